@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Generator
+from datetime import datetime
 import logging
+from typing import Any
+from unittest.mock import patch
 
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
-pytest_plugins = ["pytest_homeassistant_custom_component"]
+from custom_components.tesla_amber_sync.const import DOMAIN
+
+from .fakes import (
+    AMBER_SITE_ID,
+    AMBER_TOKEN,
+    ENERGY_SITE_ID,
+    TESLEMETRY_TOKEN,
+    FakeAmber,
+    FakeTesla,
+)
 
 DEPRECATION_MARK = "Detected that custom integration"
+# 14:02:30 in Sydney (AEDT, UTC+11): an afternoon in the middle of a 5-minute interval.
+START = datetime.fromisoformat("2025-01-15T03:02:30+00:00")
 
 
 @pytest.fixture(autouse=True)
@@ -28,3 +46,75 @@ def fail_on_deprecation_report(caplog: pytest.LogCaptureFixture) -> Generator[No
     yield
     reports = [r.getMessage() for r in caplog.records if DEPRECATION_MARK in r.getMessage()]
     assert not reports, f"Home Assistant reported deprecated use: {reports}"
+
+
+@pytest.fixture(autouse=True)
+def no_retry_waits() -> Generator[None]:
+    """Retries happen without real waiting."""
+    with patch("custom_components.tesla_amber_sync.api.http.RETRY_DELAYS", (0.0, 0.0)):
+        yield
+
+
+@pytest.fixture
+def frozen(freezer: FrozenDateTimeFactory) -> FrozenDateTimeFactory:
+    """Time frozen at START."""
+    freezer.move_to(START)
+    return freezer
+
+
+@pytest.fixture
+def amber(aioclient_mock: AiohttpClientMocker) -> FakeAmber:
+    """Fake Amber API."""
+    fake = FakeAmber()
+    fake.register(aioclient_mock)
+    return fake
+
+
+@pytest.fixture
+def tesla(aioclient_mock: AiohttpClientMocker) -> FakeTesla:
+    """Fake Teslemetry API."""
+    fake = FakeTesla()
+    fake.register(aioclient_mock)
+    return fake
+
+
+def entry_data(**overrides: Any) -> dict[str, Any]:
+    """Entry data as the wizard creates it for Amber + Teslemetry."""
+    data: dict[str, Any] = {
+        "price_source": "amber",
+        "amber_api_token": AMBER_TOKEN,
+        "amber_site_id": AMBER_SITE_ID,
+        "tesla_provider": "teslemetry",
+        "teslemetry_api_token": TESLEMETRY_TOKEN,
+        "tesla_energy_site_id": ENERGY_SITE_ID,
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def config_entry(hass: HomeAssistant) -> MockConfigEntry:
+    """An Amber + Teslemetry entry (not yet set up)."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home Powerwall",
+        unique_id=str(ENERGY_SITE_ID),
+        data=entry_data(),
+        options={},
+    )
+    entry.add_to_hass(hass)
+    return entry
+
+
+@pytest.fixture
+async def loaded_entry(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    config_entry: MockConfigEntry,
+) -> MockConfigEntry:
+    """The entry, set up against the fakes at START."""
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    return config_entry

@@ -204,10 +204,26 @@ class SiteInfo:
     site_name: str | None = None
     nameplate_power: float | None = None  # W
     nameplate_energy: float | None = None  # Wh
+    storm_mode_enabled: bool | None = None  # user_settings.storm_mode_enabled
 
-    def editable(self, setting: str) -> bool:
-        """Whether `components` says the setting may be changed (`<setting>_enabled` flags)."""
-        return bool(self.components.get(setting, False))
+    def has_component(self, name: str) -> bool:
+        """Whether `components` reports the hardware or capability (battery, solar, ...)."""
+        return self.components.get(name) is True
+
+    @property
+    def can_set_reserve_and_mode(self) -> bool:
+        """Backup reserve and operation mode need a battery."""
+        return self.has_component("battery")
+
+    @property
+    def can_set_grid_rules(self) -> bool:
+        """Export rule and grid charging only exist on sites with a battery and solar."""
+        return self.has_component("battery") and self.has_component("solar")
+
+    @property
+    def can_set_storm_watch(self) -> bool:
+        """Storm Watch needs the capability flag."""
+        return self.has_component("storm_mode_capable")
 
 
 @dataclass(frozen=True, slots=True)

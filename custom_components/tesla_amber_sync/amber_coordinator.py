@@ -1,0 +1,211 @@
+"""Amber prices, fetched just after each 5-minute boundary.
+
+Amber publishes a new current interval every 5 minutes, a few seconds after the boundary, first
+as an estimate and then final. Polling on a fixed period from start-up would see each new price
+up to five minutes late; this coordinator runs on the boundaries instead and re-polls briefly
+(bounded) until the interval has rolled over and its price is final.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+import logging
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .api.amber import AmberClient, dedupe_intervals
+from .api.errors import ApiError, BadResponseError, RateLimitedError
+from .api.models import AmberSite, ChannelType, IntervalType, PriceBatch, PriceInterval
+from .const import (
+    AMBER_INTERVAL,
+    AMBER_NEXT,
+    AMBER_NEXT_30MIN,
+    AMBER_POLL_OFFSET,
+    AMBER_PREVIOUS,
+    AMBER_ROLLOVER_RETRIES,
+    AMBER_ROLLOVER_RETRY,
+)
+from .coordinator_errors import translate
+from .issues import ISSUE_AMBER_SITE_GONE, clear_issue, raise_issue
+
+_LOGGER = logging.getLogger(__name__)
+
+# We need at least this much look-ahead for a rolling 24 h plan; Amber usually has 28-40 h.
+NEEDED_HORIZON = timedelta(hours=24, minutes=30)
+# Without a reset time from Amber, a throttle lasts about this long.
+DEFAULT_RATE_LIMIT_WAIT = 300.0
+MAX_FAILURE_BACKOFF = timedelta(minutes=5)
+
+
+def interval_start(moment: datetime) -> datetime:
+    """Start of the 5-minute interval holding `moment` (UTC)."""
+    moment = dt_util.as_utc(moment)
+    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+
+
+@dataclass(frozen=True, slots=True)
+class AmberData:
+    """What the Amber coordinator knows after a successful poll."""
+
+    site: AmberSite
+    batch: PriceBatch
+    interval_start: datetime  # the 5-minute interval this poll is current for (UTC)
+
+    def current(self, channel: ChannelType) -> PriceInterval | None:
+        """The interval on `channel` holding the poll time (Amber's current interval)."""
+        return self.batch.at(channel, self.batch.fetched_at)
+
+    @property
+    def rolled_over(self) -> bool:
+        """Amber has published the interval that holds the poll time."""
+        current = self.batch.current(ChannelType.GENERAL)
+        return current is not None and current.contains(self.batch.fetched_at)
+
+    @property
+    def final(self) -> bool:
+        """The current general price is no longer an estimate."""
+        current = self.batch.current(ChannelType.GENERAL)
+        return self.rolled_over and current is not None and not current.estimate
+
+
+class AmberCoordinator(DataUpdateCoordinator[AmberData]):
+    """Polls `/prices/current` aligned to Amber's 5-minute intervals."""
+
+    config_entry: ConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        client: AmberClient,
+        site: AmberSite,
+    ) -> None:
+        """Polling is driven by our own boundary-aligned timer, not `update_interval`."""
+        super().__init__(
+            hass,
+            _LOGGER,
+            config_entry=entry,
+            name=f"Amber prices ({site.nmi or site.id})",
+            update_interval=None,
+            always_update=True,
+        )
+        self.client = client
+        self.site = site
+        self.calls = 0  # HTTP calls made (for diagnostics and the API-budget benchmark)
+        self._unsub_timer: CALLBACK_TYPE | None = None
+        self._polls_in_interval: tuple[datetime, int] = (interval_start(dt_util.utcnow()), 0)
+        self._wait_until: datetime | None = None
+        self._failures = 0
+        self._stopped = False
+        self.next_poll: datetime | None = None
+
+    async def _async_update_data(self) -> AmberData:
+        now = dt_util.utcnow()
+        start = interval_start(now)
+        slot, count = self._polls_in_interval
+        self._polls_in_interval = (start, count + 1 if slot == start else 1)
+        try:
+            intervals = await self._fetch(now)
+        except RateLimitedError as err:
+            wait = err.retry_after if err.retry_after is not None else DEFAULT_RATE_LIMIT_WAIT
+            self._wait_until = now + timedelta(seconds=wait)
+            resume = dt_util.as_local(self._wait_until)
+            raise UpdateFailed(f"Amber rate limit reached; next try at {resume:%H:%M:%S}") from err
+        except BadResponseError as err:
+            if err.status == 404:
+                raise_issue(self.hass, ISSUE_AMBER_SITE_GONE, self.config_entry.entry_id)
+            raise translate(self.hass, self.config_entry, err, "amber") from err
+        except ApiError as err:
+            raise translate(self.hass, self.config_entry, err, "amber") from err
+        clear_issue(self.hass, ISSUE_AMBER_SITE_GONE, self.config_entry.entry_id)
+        if not any(i.channel == ChannelType.GENERAL for i in intervals):
+            raise UpdateFailed("Amber returned no usable general-channel prices")
+        batch = PriceBatch(
+            intervals=tuple(intervals),
+            fetched_at=now,
+            rate_limit=self.client.rate_limit,
+        )
+        return AmberData(site=self.site, batch=batch, interval_start=start)
+
+    async def _fetch(self, now: datetime) -> list[PriceInterval]:
+        """One call normally; a second (30-minute resolution) when the first fell short of 24 h."""
+        self.calls += 1
+        intervals, _ = await self.client.current_prices(
+            self.site.id, previous=AMBER_PREVIOUS, next_intervals=AMBER_NEXT, resolution=5
+        )
+        ahead = [i for i in intervals if i.interval_type == IntervalType.FORECAST]
+        horizon = max((i.end for i in intervals), default=now)
+        if horizon - now < NEEDED_HORIZON and len(ahead) >= AMBER_NEXT * 0.9:
+            # Amber cut the response by count, not by its forecast horizon: ask for 30-minute
+            # intervals to reach further. (The date-range endpoint ignores `next`: never use it.)
+            self.calls += 1
+            more, _ = await self.client.current_prices(
+                self.site.id, previous=0, next_intervals=AMBER_NEXT_30MIN, resolution=30
+            )
+            intervals = dedupe_intervals(intervals + more)
+        return intervals
+
+    # --- scheduling -----------------------------------------------------------------------------
+
+    @callback
+    def start_schedule(self) -> None:
+        """Begin boundary-aligned polling (after the first refresh)."""
+        self._schedule_next()
+
+    @callback
+    def stop_schedule(self) -> None:
+        """Stop polling (entry unload)."""
+        self._stopped = True
+        if self._unsub_timer is not None:
+            self._unsub_timer()
+            self._unsub_timer = None
+
+    def next_boundary_poll(self, now: datetime) -> datetime:
+        """The first poll time of the next 5-minute interval."""
+        return interval_start(now) + AMBER_INTERVAL + AMBER_POLL_OFFSET
+
+    @callback
+    def _schedule_next(self) -> None:
+        if self._stopped:
+            return
+        now = dt_util.utcnow()
+        when = self.next_boundary_poll(now)
+        if self._wait_until is not None and self._wait_until > now:
+            when = max(when, self._wait_until)
+        elif not self.last_update_success:
+            self._failures += 1
+            backoff = min(timedelta(seconds=30 * 2 ** (self._failures - 1)), MAX_FAILURE_BACKOFF)
+            when = min(when, now + backoff)
+        else:
+            self._failures = 0
+            self._wait_until = None
+            slot, count = self._polls_in_interval
+            data = self.data
+            if (
+                data is not None
+                and slot == interval_start(now)
+                and count < AMBER_ROLLOVER_RETRIES
+                and not data.final
+            ):
+                # Not rolled over yet, or still an estimate: look again shortly.
+                when = min(when, now + AMBER_ROLLOVER_RETRY)
+        self.next_poll = when
+        if self._unsub_timer is not None:
+            self._unsub_timer()
+        self._unsub_timer = async_track_point_in_utc_time(self.hass, self._on_timer, when)
+
+    async def _on_timer(self, _now: datetime) -> None:
+        self._unsub_timer = None
+        await self.async_refresh()
+
+    async def async_refresh(self) -> None:
+        """Refresh, then plan the next poll whatever happened."""
+        try:
+            await super().async_refresh()
+        finally:
+            self._schedule_next()

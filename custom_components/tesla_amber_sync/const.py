@@ -1,0 +1,68 @@
+"""Keys and defaults shared across the integration.
+
+Entry data keys are a contract: migrations and later features depend on them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+import logging
+from typing import Final
+
+DOMAIN: Final = "tesla_amber_sync"
+LOGGER = logging.getLogger(__package__)
+
+# --- entry data -------------------------------------------------------------------------------
+CONF_PRICE_SOURCE: Final = "price_source"
+PRICE_SOURCE_AMBER: Final = "amber"
+PRICE_SOURCE_FIXED: Final = "fixed_plan"
+
+CONF_AMBER_TOKEN: Final = "amber_api_token"  # noqa: S105
+CONF_AMBER_SITE_ID: Final = "amber_site_id"
+CONF_TESLA_PROVIDER: Final = "tesla_provider"
+PROVIDER_TESLEMETRY: Final = "teslemetry"
+PROVIDER_FLEET: Final = "fleet"
+CONF_TESLEMETRY_TOKEN: Final = "teslemetry_api_token"  # noqa: S105
+CONF_ENERGY_SITE_ID: Final = "tesla_energy_site_id"
+CONF_TESLA_REGION: Final = "tesla_region"
+CONF_AUTH_IMPLEMENTATION: Final = "auth_implementation"
+CONF_TOKEN: Final = "token"  # noqa: S105
+# Optional overrides for the simulator and tests; offered only in Home Assistant's advanced mode.
+CONF_AMBER_BASE_URL: Final = "amber_base_url"
+CONF_TESLA_BASE_URL: Final = "tesla_base_url"
+
+# Which credential a reauth flow should ask for (passed in the reauth flow's data).
+REAUTH_SERVICE: Final = "reauth_service"
+
+# --- options ----------------------------------------------------------------------------------
+CONF_FORECAST_SOURCE: Final = "forecast_source"
+FORECAST_SOURCES: Final = ("predicted", "low", "high", "aemo")
+DEFAULT_FORECAST_SOURCE: Final = "predicted"
+CONF_SPIKE_PROTECTION: Final = "spike_protection"
+DEFAULT_SPIKE_PROTECTION: Final = True
+CONF_LIVE_INTERVAL: Final = "live_status_interval"
+# Teslemetry's subscription covers frequent polling; Tesla Fleet bills every call.
+DEFAULT_LIVE_INTERVAL: Final = {PROVIDER_TESLEMETRY: 30, PROVIDER_FLEET: 60}
+MIN_LIVE_INTERVAL: Final = 10
+MAX_LIVE_INTERVAL: Final = 600
+
+# --- Tesla Fleet OAuth --------------------------------------------------------------------------
+FLEET_AUTHORIZE_URL: Final = "https://auth.tesla.com/oauth2/v3/authorize"
+FLEET_TOKEN_URL: Final = "https://fleet-auth.prd.vn.cloud.tesla.com/oauth2/v3/token"  # noqa: S105
+FLEET_SCOPES: Final = ("openid", "offline_access", "energy_device_data", "energy_cmds")
+
+# --- polling ------------------------------------------------------------------------------------
+AMBER_INTERVAL: Final = timedelta(minutes=5)
+# Amber publishes the new interval a few seconds after each 5-minute boundary.
+AMBER_POLL_OFFSET: Final = timedelta(seconds=5)
+# When the current interval has not rolled over yet, poll again this soon, this many times.
+AMBER_ROLLOVER_RETRY: Final = timedelta(seconds=20)
+AMBER_ROLLOVER_RETRIES: Final = 3
+# Look-back and look-ahead asked of /prices/current: 1 h of 5-minute history; enough intervals
+# ahead for more than 28 h once Amber switches to 30-minute intervals after the current hour.
+AMBER_PREVIOUS: Final = 12
+AMBER_NEXT: Final = 96
+AMBER_NEXT_30MIN: Final = 80
+SITE_INFO_INTERVAL: Final = timedelta(hours=1)
+CONF_RESTORE_ON_REMOVE: Final = "restore_on_remove"
+DEFAULT_RESTORE_ON_REMOVE: Final = True

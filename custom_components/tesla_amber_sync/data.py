@@ -1,0 +1,37 @@
+"""What a loaded entry holds at run time (`entry.runtime_data`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.config_entries import ConfigEntry
+
+from .api.amber import AmberClient
+from .api.models import AmberSite, EnergySite
+from .api.tesla import TeslaEnergyClient
+
+if TYPE_CHECKING:
+    from .amber_coordinator import AmberCoordinator
+    from .sync import SyncEngine
+    from .tesla_coordinator import TeslaLiveCoordinator, TeslaSiteInfoCoordinator
+
+
+@dataclass
+class TeslaAmberSyncData:
+    """Clients, coordinators and engines of one entry (one Powerwall)."""
+
+    tesla: TeslaEnergyClient
+    energy_site: EnergySite
+    live: TeslaLiveCoordinator
+    site_info: TeslaSiteInfoCoordinator
+    amber: AmberClient | None = None
+    amber_site: AmberSite | None = None
+    prices: AmberCoordinator | None = None
+    # Options as loaded: the update listener reloads only when these change (token refreshes
+    # also fire it, and must not reload).
+    options: dict[str, Any] = field(default_factory=dict)
+    sync: SyncEngine = field(init=False)
+
+
+type TeslaAmberSyncConfigEntry = ConfigEntry[TeslaAmberSyncData]

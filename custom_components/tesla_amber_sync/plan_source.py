@@ -1,0 +1,160 @@
+"""Where the plan comes from: Amber prices now (fixed-rate plans plug in beside it).
+
+A source turns what the coordinators hold into a validated `tariff_content_v2`, or says why it
+cannot. Nothing here writes anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from homeassistant.util import dt as dt_util
+
+from .amber_coordinator import AmberCoordinator
+from .api.models import ChannelType, EnergySite, SiteInfo
+from .const import (
+    CONF_FORECAST_SOURCE,
+    CONF_SPIKE_PROTECTION,
+    DEFAULT_FORECAST_SOURCE,
+    DEFAULT_SPIKE_PROTECTION,
+)
+from .tariff import BuiltTariff, MissingPricesError, TariffBuildError, TariffOptions, build_tariff
+from .validate import TariffValidationError, validate_tariff
+
+# Prices older than this are not "now" any more.
+FRESH_FOR = timedelta(minutes=10)
+
+
+class PlanUnavailableError(Exception):
+    """No trustworthy plan can be built; `reason` is a translation key."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class PlanBuild:
+    """A validated plan and what it says, slot by slot."""
+
+    tariff: dict[str, Any]
+    buy: dict[str, float]
+    sell: dict[str, float]
+    interval: datetime | None = None  # the Amber interval it was built for
+    explanation: list[dict[str, Any]] = field(default_factory=list)
+
+
+class PlanSource(Protocol):
+    """Builds the plan the Powerwall should hold now."""
+
+    def prices_fresh(self, now: datetime) -> bool:
+        """Whether the inputs are current enough to build from."""
+
+    def build(self, now: datetime) -> PlanBuild:
+        """A validated plan, or PlanUnavailableError."""
+
+
+def site_zone(site_info: SiteInfo | None) -> tzinfo:
+    """The Powerwall's installation zone; Home Assistant's when Tesla gives none."""
+    name = site_info.installation_time_zone if site_info else None
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return dt_util.get_default_time_zone()
+
+
+def explain(built: BuiltTariff) -> list[dict[str, Any]]:
+    """Per-slot explanation in plain data (for the preview action)."""
+    rows: list[dict[str, Any]] = []
+    for slot in built.slots:
+        rows.append(
+            {
+                "slot": slot.label,
+                "start": slot.start.isoformat(),
+                "buy": slot.buy,
+                "sell": slot.sell,
+                "buy_from": [
+                    f"{s.interval_type} {s.start:%H:%M}Z {s.field} {s.cents}c x{s.minutes:g}m"
+                    for s in slot.buy_sources
+                ],
+                "sell_from": [
+                    f"{s.interval_type} {s.start:%H:%M}Z {s.field} {s.cents}c x{s.minutes:g}m"
+                    for s in slot.sell_sources
+                ],
+                "buy_filled_from": slot.buy_filled_from,
+                "sell_filled_from": slot.sell_filled_from,
+                "spike_status": slot.spike_status,
+                "adjustments": list(slot.adjustments),
+            }
+        )
+    return rows
+
+
+class AmberPlanSource:
+    """Amber's latest prices as a rolling 24-hour plan."""
+
+    def __init__(
+        self,
+        prices: AmberCoordinator,
+        energy_site: EnergySite,
+        site_info: Any,
+        options: dict[str, Any],
+    ) -> None:
+        """`site_info` is the site-info coordinator (its data may be missing)."""
+        self._prices = prices
+        self._energy_site = energy_site
+        self._site_info = site_info
+        self._options = options
+
+    def prices_fresh(self, now: datetime) -> bool:
+        """A successful poll within the last few minutes that covers now."""
+        data = self._prices.data
+        if not self._prices.last_update_success or data is None:
+            return False
+        if now - data.batch.fetched_at > FRESH_FOR:
+            return False
+        return data.batch.at(ChannelType.GENERAL, now) is not None
+
+    def tariff_options(self) -> TariffOptions:
+        """Builder options from the entry options and what the sites support."""
+        site = self._prices.site
+        return TariffOptions(
+            forecast_source=self._options.get(CONF_FORECAST_SOURCE, DEFAULT_FORECAST_SOURCE),
+            spike_protection=self._options.get(CONF_SPIKE_PROTECTION, DEFAULT_SPIKE_PROTECTION),
+            allow_sell_above_buy=self._energy_site.allows_sell_above_buy,
+            interval_length=site.interval_length,
+            has_feed_in=site.has_channel(ChannelType.FEED_IN),
+        )
+
+    def build(self, now: datetime) -> PlanBuild:
+        """Build and validate; refuse rather than guess."""
+        data = self._prices.data
+        if not self.prices_fresh(now) or data is None:
+            raise PlanUnavailableError("prices_stale", "Amber prices are not current")
+        try:
+            built = build_tariff(
+                data.batch.intervals,
+                now,
+                site_zone(self._site_info.data),
+                self.tariff_options(),
+            )
+        except MissingPricesError as err:
+            raise PlanUnavailableError("prices_missing", str(err)) from err
+        except TariffBuildError as err:
+            raise PlanUnavailableError("prices_invalid", str(err)) from err
+        try:
+            validate_tariff(built.tariff)
+        except TariffValidationError as err:
+            raise PlanUnavailableError("plan_invalid", str(err)) from err
+        return PlanBuild(
+            tariff=built.tariff,
+            buy=built.buy,
+            sell=built.sell,
+            interval=data.interval_start,
+            explanation=explain(built),
+        )

@@ -1,0 +1,141 @@
+"""Actions (services), registered once for the domain."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+import voluptuous as vol
+
+from .const import DOMAIN
+from .data import TeslaAmberSyncConfigEntry
+from .plan_source import PlanUnavailableError
+from .sync import RESULT_REFUSED, SyncResult
+
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+
+SERVICE_SYNC_NOW: Final = "sync_now"
+SERVICE_SYNC_TOU: Final = "sync_tou_schedule"
+SERVICE_PREVIEW: Final = "preview_tariff"
+SERVICE_RESTORE_ORIGINAL: Final = "restore_original_plan"
+
+ENTRY_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
+
+
+def resolve_entry(hass: HomeAssistant, call: ServiceCall) -> TeslaAmberSyncConfigEntry:
+    """The entry an action is for: the given id, or the only loaded entry."""
+    entry_id: str | None = call.data.get(ATTR_CONFIG_ENTRY_ID)
+    loaded: list[TeslaAmberSyncConfigEntry] = [
+        entry
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state is ConfigEntryState.LOADED
+    ]
+    if entry_id is None:
+        if len(loaded) == 1:
+            return loaded[0]
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_required" if loaded else "no_loaded_entries",
+        )
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    return entry
+
+
+def _respond(call: ServiceCall, result: SyncResult) -> ServiceResponse:
+    """A response when asked for; otherwise a refusal is an error the user sees."""
+    if result.result == RESULT_REFUSED and not call.return_response:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="push_refused",
+            translation_placeholders={"reason": result.reason},
+        )
+    return result.as_response() if call.return_response else None
+
+
+async def _sync_now(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Fresh data from Amber and Tesla, then build and push."""
+    entry = resolve_entry(hass, call)
+    data = entry.runtime_data
+    refreshes = [data.site_info.async_refresh()]
+    if data.prices is not None:
+        refreshes.append(data.prices.async_refresh())
+    await asyncio.gather(*refreshes)
+    return _respond(call, await data.sync.async_push("sync_now"))
+
+
+async def _sync_tou(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Build from the data already held and push."""
+    entry = resolve_entry(hass, call)
+    return _respond(call, await entry.runtime_data.sync.async_push("sync_tou_schedule"))
+
+
+async def _preview(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """What would be sent now, with a slot-by-slot explanation. Nothing is pushed."""
+    entry = resolve_entry(hass, call)
+    try:
+        build = entry.runtime_data.sync.build()
+    except PlanUnavailableError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="push_refused",
+            translation_placeholders={"reason": str(err)},
+        ) from err
+    response: dict[str, Any] = {
+        "tariff": build.tariff,
+        "buy": build.buy,
+        "sell": build.sell,
+        "explanation": build.explanation,
+    }
+    return response
+
+
+async def _restore_original(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Put back the plan the Powerwall had before our first write; auto-sync turns off."""
+    entry = resolve_entry(hass, call)
+    return _respond(call, await entry.runtime_data.sync.async_restore_original())
+
+
+Handler = Callable[[HomeAssistant, ServiceCall], Awaitable[ServiceResponse]]
+
+SERVICES: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
+    SERVICE_SYNC_NOW: (_sync_now, SupportsResponse.OPTIONAL),
+    SERVICE_SYNC_TOU: (_sync_tou, SupportsResponse.OPTIONAL),
+    SERVICE_PREVIEW: (_preview, SupportsResponse.ONLY),
+    SERVICE_RESTORE_ORIGINAL: (_restore_original, SupportsResponse.OPTIONAL),
+}
+
+
+@callback
+def async_register_services(hass: HomeAssistant) -> None:
+    """Register every action once."""
+    for name, (handler, supports) in SERVICES.items():
+
+        async def run(call: ServiceCall, handler: Handler = handler) -> ServiceResponse:
+            return await handler(hass, call)
+
+        hass.services.async_register(
+            DOMAIN, name, run, schema=ENTRY_SCHEMA, supports_response=supports
+        )
