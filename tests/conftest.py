@@ -93,8 +93,9 @@ def entry_data(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def config_entry(hass: HomeAssistant) -> MockConfigEntry:
-    """An Amber + Teslemetry entry (not yet set up)."""
+async def config_entry(hass: HomeAssistant) -> MockConfigEntry:
+    """An Amber + Teslemetry entry (not yet set up), in a Home Assistant set to Sydney time."""
+    await hass.config.async_set_time_zone("Australia/Sydney")
     entry = MockConfigEntry(
         domain=DOMAIN,
         title="Home Powerwall",

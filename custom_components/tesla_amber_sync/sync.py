@@ -138,6 +138,7 @@ class SyncEngine:
         self._resend = False
         self._prices_bad_since: datetime | None = None
         self._writes_failing_since: datetime | None = None
+        self._blocked_until: datetime | None = None  # Tesla asked us to wait (429)
         self._stopped = False
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -441,13 +442,17 @@ class SyncEngine:
             )
 
         last = self.memory.last_write_at
-        if last is not None and now < last + WRITE_SPACING:
-            send_at = last + WRITE_SPACING
+        earliest = max(
+            last + WRITE_SPACING if last is not None else now,
+            self._blocked_until or now,
+        )
+        if now < earliest:
+            send_at = earliest
             self._schedule_push(send_at, trigger)
             self._set_status(STATUS_WAITING if self.auto_sync else self.view.status)
             return SyncResult(
                 RESULT_SCHEDULED,
-                "at most one write per 4 minutes; the plan goes out then",
+                "at most one write per 4 minutes (longer when Tesla asks); the plan goes out then",
                 send_at=send_at,
                 build=build,
             )
@@ -491,6 +496,7 @@ class SyncEngine:
         if isinstance(err, RateLimitedError):
             wait = timedelta(seconds=err.retry_after or WRITE_SPACING.total_seconds())
             retry_at = now + max(wait, WRITE_SPACING)
+            self._blocked_until = retry_at
             status = STATUS_WAITING
         else:
             retry_at = now + WRITE_SPACING
