@@ -193,9 +193,7 @@ def wire_window_spans(entry: Mapping[str, Any]) -> list[tuple[int, int]]:
     return [(day * DAY_MINUTES + start, day * DAY_MINUTES + end) for day in days]
 
 
-def season_segments(
-    season: Mapping[str, Any], rates: Mapping[str, Any] | None
-) -> list[Segment]:
+def season_segments(season: Mapping[str, Any], rates: Mapping[str, Any] | None) -> list[Segment]:
     """Every span of a season's periods with its rate, sorted by start (wrapped into the week)."""
     segments: list[Segment] = []
     tou_periods = season.get("tou_periods") or {}
@@ -303,11 +301,18 @@ def canonical(tariff: Mapping[str, Any]) -> list[Any]:
         ]
         result.append(
             [
-                [season.get(k) for k in ("fromMonth", "fromDay", "toMonth", "toDay")],
+                [_whole(season.get(k)) for k in ("fromMonth", "fromDay", "toMonth", "toDay")],
                 _merge(spans),
             ]
         )
     return result
+
+
+def _whole(value: Any) -> Any:
+    """1.0 -> 1, so `fingerprint` (JSON text) ignores int-vs-float as `same_rates` does."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def _rounded(value: float | None) -> float | None:
