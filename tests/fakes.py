@@ -191,6 +191,8 @@ class FakeAmber(FakeService):
         )
         self.mutate: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
         self.rate_limit_remaining = 45
+        self._signature: tuple[Any, ...] = ()
+        self._cache: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def route(self, method: str, path: str) -> str | None:
         """sites or prices."""
@@ -254,10 +256,20 @@ class FakeAmber(FakeService):
             spans.append((cursor, length, "ForecastInterval"))
             cursor += timedelta(minutes=length)
         estimate = (now - current).total_seconds() < self.estimate_for
+        # Building intervals under freezegun is slow; the same inputs give the same interval.
+        signature = (id(self.price_fn), id(self.demand_window), tuple(sorted(self.spikes.items())))
+        if signature != self._signature:
+            self._signature, self._cache = signature, {}
         result: list[dict[str, Any]] = []
         for channel in self.channels(site):
             for begin, length, kind in spans:
-                result.append(self.interval_json(channel, begin, length, kind, estimate=estimate))
+                key = (channel, begin.timestamp(), length, kind, estimate)
+                cached = self._cache.get(key)
+                if cached is None:
+                    cached = self._cache[key] = self.interval_json(
+                        channel, begin, length, kind, estimate=estimate
+                    )
+                result.append({k: dict(v) if isinstance(v, dict) else v for k, v in cached.items()})
         return result
 
     def interval_json(
@@ -328,6 +340,8 @@ class FakeTesla(FakeService):
         super().__init__(base_url)
         self.products: list[dict[str, Any]] = [product_json()]
         self.live: dict[str, Any] = live_json()
+        # When set, `live_status` also carries these fields computed from the current time.
+        self.live_fn: Callable[[datetime], dict[str, Any]] | None = None
         self.info: dict[str, Any] = site_info_json()
         self.history: list[dict[str, Any]] = []
         self.region = {"region": "na", "fleet_api_base_url": base_url}
@@ -367,7 +381,10 @@ class FakeTesla(FakeService):
         if op == "region":
             return 200, {"response": self.region}, {}
         if op == "live_status":
-            return 200, {"response": self.live}, {}
+            live = dict(self.live)
+            if self.live_fn is not None:
+                live.update(self.live_fn(dt_util.utcnow()))
+            return 200, {"response": live}, {}
         if op == "site_info":
             return 200, {"response": self.info}, {}
         if op == "calendar_history":

@@ -445,10 +445,6 @@ async def test_amber_throttle_message(hass: HomeAssistant, amber: FakeAmber) -> 
     assert "Too Many Requests" in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: http.py copies the headers into a plain dict, so lower-case names are missed",
-)
 async def test_rate_limit_header_names_are_case_insensitive(
     hass: HomeAssistant, tesla: FakeTesla
 ) -> None:
@@ -459,10 +455,6 @@ async def test_rate_limit_header_names_are_case_insensitive(
     assert info.value.retry_after == 30.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a Retry-After date in asctime format gives a naive datetime; TypeError escapes",
-)
 async def test_retry_after_in_asctime_format(
     hass: HomeAssistant, frozen: FrozenDateTimeFactory, tesla: FakeTesla
 ) -> None:
@@ -954,10 +946,6 @@ async def test_rate_limit_headers_tolerated(
     assert client.rate_limit == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: http.py copies the headers into a plain dict, so lower-case names are missed",
-)
 async def test_amber_rate_limit_header_names_are_case_insensitive(
     hass: HomeAssistant, amber: FakeAmber
 ) -> None:

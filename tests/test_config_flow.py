@@ -1002,10 +1002,6 @@ async def test_reauth_without_hint_lets_the_user_choose(
     assert result["step_id"] == step
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the reauth menu's text uses {name} but async_show_menu gets no placeholders",
-)
 async def test_reauth_menu_text_has_its_placeholder(
     hass: HomeAssistant, config_entry: MockConfigEntry
 ) -> None:
@@ -1243,12 +1239,19 @@ async def test_reconfigure_uses_the_entry_amber_address(
 # --- options ------------------------------------------------------------------------------------
 
 
-async def start_options(hass: HomeAssistant, entry: MockConfigEntry) -> Any:
-    """Open the options form."""
+async def start_options(hass: HomeAssistant, entry: MockConfigEntry, step: str = "sync") -> Any:
+    """Open the options menu and pick a form from it."""
     result = await hass.config_entries.options.async_init(entry.entry_id)
     assert_has_strings(result, section="options")
-    assert result["type"] is FlowResultType.FORM
+    assert result["type"] is FlowResultType.MENU
     assert result["step_id"] == "init"
+    assert step in result["menu_options"]
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": step}
+    )
+    assert_has_strings(result, section="options")
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == step
     return result
 
 

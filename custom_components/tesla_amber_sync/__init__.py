@@ -20,11 +20,15 @@ from .const import (
     CONF_PRICE_SOURCE,
     CONF_TESLA_PROVIDER,
     DOMAIN,
+    LOGGER,
     PRICE_SOURCE_AMBER,
     PROVIDER_TESLEMETRY,
 )
 from .coordinator_errors import translate
 from .data import TeslaAmberSyncConfigEntry, TeslaAmberSyncData
+from .demand import DemandConfig, DemandConfigError
+from .demand_entities import remove_demand_entities
+from .demand_manager import DemandManager
 from .issues import ISSUE_AMBER_SITE_GONE, raise_issue
 from .options_flow import live_interval
 from .plan_source import AmberPlanSource
@@ -97,12 +101,24 @@ async def async_setup_entry(hass: HomeAssistant, entry: TeslaAmberSyncConfigEntr
             if coordinator is not None
         )
     )
-    source = AmberPlanSource(data.prices, energy_site, info, data.options) if data.prices else None
+    demand = _demand_config(entry)
+    source = (
+        AmberPlanSource(data.prices, energy_site, info, data.options, demand)
+        if data.prices
+        else None
+    )
     if source is None:
         raise ConfigEntryNotReady("no price source")  # fixed plans arrive with their own source
     data.sync = SyncEngine(hass, entry, data, source, SyncStore(hass, entry.entry_id))
     entry.runtime_data = data
     await data.sync.store.async_load()
+    if demand is not None and demand.enabled:
+        data.demand = DemandManager(
+            hass, entry, data, demand, timedelta(seconds=live_interval(entry.options, provider))
+        )
+        await data.demand.async_start()
+    else:
+        remove_demand_entities(hass, entry)
 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
@@ -111,6 +127,15 @@ async def async_setup_entry(hass: HomeAssistant, entry: TeslaAmberSyncConfigEntr
         entry.async_on_unload(data.prices.stop_schedule)
     await data.sync.async_start()
     return True
+
+
+def _demand_config(entry: TeslaAmberSyncConfigEntry) -> DemandConfig | None:
+    """The demand options, or None (with a log line) when they cannot be read."""
+    try:
+        return DemandConfig.from_options(entry.options)
+    except DemandConfigError as err:
+        LOGGER.warning("Demand-charge options ignored: %s", err)
+        return None
 
 
 def _not_ready(err: ConfigEntryAuthFailed | Exception) -> Exception:
@@ -131,6 +156,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: TeslaAmberSyncConfigEnt
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
         await entry.runtime_data.sync.async_stop()
+        if entry.runtime_data.demand is not None:
+            await entry.runtime_data.demand.async_stop()
     return unloaded
 
 

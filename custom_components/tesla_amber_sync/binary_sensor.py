@@ -13,6 +13,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .amber_coordinator import AmberCoordinator
 from .api.models import ChannelType
 from .data import TeslaAmberSyncConfigEntry
+from .demand_entities import demand_binary_sensors
 from .entity import TeslaAmberSyncEntity, amber_device, powerwall_device
 from .tesla_coordinator import TeslaLiveCoordinator
 
@@ -73,4 +74,6 @@ async def async_setup_entry(
     entities: list[BinarySensorEntity] = [GridConnectedSensor(data.live, entry)]
     if data.prices is not None:
         entities.append(DemandWindowSensor(data.prices, entry))
+    if data.demand is not None:
+        entities.extend(demand_binary_sensors(data.demand, entry))
     async_add_entities(entities)

@@ -76,6 +76,8 @@ async def build_tesla_client(hass: HomeAssistant, entry: ConfigEntry) -> TeslaEn
         data = {**entry.data, CONF_TESLA_REGION: region}
         if base_url != FLEET_BASE_URLS.get(region):
             data[CONF_TESLA_BASE_URL] = base_url
+        else:
+            data.pop(CONF_TESLA_BASE_URL, None)  # an old override must not send us back
         hass.config_entries.async_update_entry(entry, data=data)
 
     region = entry.data.get(CONF_TESLA_REGION, "na")

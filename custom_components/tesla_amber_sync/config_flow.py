@@ -259,9 +259,12 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
             entry = self._get_reauth_entry()
             if entry.data[CONF_ENERGY_SITE_ID] not in {s.energy_site_id for s in sites}:
                 return self.async_abort(reason="wrong_account")
-            return self.async_update_reload_and_abort(
-                entry, data_updates={**data, CONF_TESLA_REGION: region}
-            )
+            new_data = {**entry.data, **data, CONF_TESLA_REGION: region}
+            if base_url == FLEET_BASE_URLS.get(region):
+                new_data.pop(CONF_TESLA_BASE_URL, None)
+            else:
+                new_data[CONF_TESLA_BASE_URL] = base_url
+            return self.async_update_reload_and_abort(entry, data=new_data)
         if not sites:
             return self.async_abort(reason="no_energy_sites")
         self._tesla_base_url = None if base_url == FLEET_BASE_URLS.get(region) else base_url
@@ -325,7 +328,11 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
             return await self.async_step_reauth_amber()
         if service == "tesla":
             return await self._reauth_tesla(entry_data)
-        return self.async_show_menu(step_id="reauth", menu_options=["reauth_amber", "reauth_tesla"])
+        return self.async_show_menu(
+            step_id="reauth",
+            menu_options=["reauth_amber", "reauth_tesla"],
+            description_placeholders={"name": self._get_reauth_entry().title},
+        )
 
     async def async_step_reauth_tesla(
         self, user_input: dict[str, Any] | None = None

@@ -13,6 +13,7 @@ from .api.tesla import TeslaEnergyClient
 
 if TYPE_CHECKING:
     from .amber_coordinator import AmberCoordinator
+    from .demand_manager import DemandManager
     from .sync import SyncEngine
     from .tesla_coordinator import TeslaLiveCoordinator, TeslaSiteInfoCoordinator
 
@@ -32,6 +33,7 @@ class TeslaAmberSyncData:
     # also fire it, and must not reload).
     options: dict[str, Any] = field(default_factory=dict)
     sync: SyncEngine = field(init=False)
+    demand: DemandManager | None = None
 
 
 type TeslaAmberSyncConfigEntry = ConfigEntry[TeslaAmberSyncData]

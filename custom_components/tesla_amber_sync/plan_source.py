@@ -21,7 +21,24 @@ from .const import (
     DEFAULT_FORECAST_SOURCE,
     DEFAULT_SPIKE_PROTECTION,
 )
-from .tariff import BuiltTariff, MissingPricesError, TariffBuildError, TariffOptions, build_tariff
+from .demand import (
+    IN_PLAN_NONE,
+    SOURCE_FIXED,
+    DemandConfig,
+    applies_in_month,
+    applies_on_weekday,
+    window_slots,
+)
+from .demand_plan import Cell, apply_demand, label_index, window_cells
+from .tariff import (
+    BuiltTariff,
+    MissingPricesError,
+    Slot,
+    TariffBuildError,
+    TariffOptions,
+    build_tariff,
+)
+from .tou import TariffIndex, TouPlan, encode_tariff
 from .validate import TariffValidationError, validate_tariff
 
 # Prices older than this are not "now" any more.
@@ -68,6 +85,20 @@ def site_zone(site_info: SiteInfo | None) -> tzinfo:
     return dt_util.get_default_time_zone()
 
 
+def slot_rates(
+    tariff: dict[str, Any], slots: tuple[Slot, ...]
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Buy and sell of the encoded plan at each slot's own moment, in clock order."""
+    buy: dict[str, float] = {}
+    sell: dict[str, float] = {}
+    index = TariffIndex(tariff)
+    for slot in sorted(slots, key=lambda s: s.label):
+        rate = index.rates_at(slot.start)
+        buy[slot.label] = rate.buy if rate.buy is not None else float("nan")
+        sell[slot.label] = rate.sell if rate.sell is not None else float("nan")
+    return buy, sell
+
+
 def explain(built: BuiltTariff) -> list[dict[str, Any]]:
     """Per-slot explanation in plain data (for the preview action)."""
     rows: list[dict[str, Any]] = []
@@ -104,12 +135,14 @@ class AmberPlanSource:
         energy_site: EnergySite,
         site_info: Any,
         options: dict[str, Any],
+        demand: DemandConfig | None = None,
     ) -> None:
         """`site_info` is the site-info coordinator (its data may be missing)."""
         self._prices = prices
         self._energy_site = energy_site
         self._site_info = site_info
         self._options = options
+        self._demand = demand
 
     def prices_fresh(self, now: datetime) -> bool:
         """A successful poll within the last few minutes that covers now."""
@@ -147,14 +180,45 @@ class AmberPlanSource:
             raise PlanUnavailableError("prices_missing", str(err)) from err
         except TariffBuildError as err:
             raise PlanUnavailableError("prices_invalid", str(err)) from err
+        plan = self._with_demand(built, now)
+        tariff = built.tariff if plan is built.plan else encode_tariff(plan)
         try:
-            validate_tariff(built.tariff)
+            validate_tariff(tariff)
         except TariffValidationError as err:
             raise PlanUnavailableError("plan_invalid", str(err)) from err
+        buy, sell = slot_rates(tariff, built.slots)
         return PlanBuild(
-            tariff=built.tariff,
-            buy=built.buy,
-            sell=built.sell,
+            tariff=tariff,
+            buy=buy,
+            sell=sell,
             interval=data.interval_start,
             explanation=explain(built),
         )
+
+    def _with_demand(self, built: BuiltTariff, now: datetime) -> TouPlan:
+        """The demand window's charge on exactly its slots and days (when the option says so)."""
+        config = self._demand
+        if config is None or not config.enabled or config.in_plan == IN_PLAN_NONE:
+            return built.plan
+        zone = built.slots[0].start.tzinfo
+        if not applies_in_month(config, now.astimezone(zone).month):
+            return built.plan
+        if config.window_source == SOURCE_FIXED:
+            cells = window_cells(window_slots(config))
+        else:
+            cells = self._amber_window(config, built.slots)
+        return apply_demand(built.plan, config, cells)
+
+    def _amber_window(self, config: DemandConfig, slots: tuple[Slot, ...]) -> set[Cell]:
+        """Slots Amber flags as demand window, on the weekday each slot stands for."""
+        data = self._prices.data
+        assert data is not None
+        flagged = [i for i in data.batch.channel(ChannelType.GENERAL) if i.demand_window is True]
+        cells: set[Cell] = set()
+        for slot in slots:
+            day = slot.start.weekday()
+            if not applies_on_weekday(config, day):
+                continue
+            if any(i.start < slot.end and slot.start < i.end for i in flagged):
+                cells.add((day, label_index(slot.label)))
+        return cells

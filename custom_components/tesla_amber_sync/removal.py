@@ -6,10 +6,16 @@ import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.storage import Store
 
 from .api.errors import ApiError
 from .clients import build_tesla_client
-from .const import CONF_ENERGY_SITE_ID, CONF_RESTORE_ON_REMOVE, DEFAULT_RESTORE_ON_REMOVE
+from .const import (
+    CONF_ENERGY_SITE_ID,
+    CONF_RESTORE_ON_REMOVE,
+    DEFAULT_RESTORE_ON_REMOVE,
+    DOMAIN,
+)
 from .sync_state import SyncStore
 from .tou import is_our_plan
 from .validate import TariffValidationError, validate_tariff
@@ -22,6 +28,7 @@ async def restore_on_removal(hass: HomeAssistant, entry: ConfigEntry) -> None:
     store = SyncStore(hass, entry.entry_id)
     memory = await store.async_load()
     await store.async_remove()
+    await Store[dict[str, object]](hass, 1, f"{DOMAIN}.demand.{entry.entry_id}").async_remove()
     original = memory.original_plan
     if original is None or not entry.options.get(CONF_RESTORE_ON_REMOVE, DEFAULT_RESTORE_ON_REMOVE):
         return

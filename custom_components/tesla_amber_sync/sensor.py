@@ -25,6 +25,7 @@ from .api.models import SPIKE_STATUSES, ChannelType, LiveStatus, PriceInterval, 
 from .api.tesla import OPERATION_MODES
 from .const import CONF_FORECAST_SOURCE, DEFAULT_FORECAST_SOURCE
 from .data import TeslaAmberSyncConfigEntry
+from .demand_entities import demand_sensors
 from .entity import TeslaAmberSyncEntity, amber_device, powerwall_device
 from .pricing import interval_price
 from .sync_sensors import SyncStatusSensor, TariffSensor
@@ -307,6 +308,8 @@ async def async_setup_entry(
     device = powerwall_device(entry)
     entities.extend(LiveSensor(data.live, entry, d, device) for d in LIVE_SENSORS)
     entities.extend(SiteInfoSensor(data.site_info, entry, d, device) for d in SITE_INFO_SENSORS)
+    if data.demand is not None:
+        entities.extend(demand_sensors(data.demand, entry))
     entities.append(SyncStatusSensor(data.sync, entry))
     entities.append(TariffSensor(data.sync, entry))
     async_add_entities(entities)

@@ -9,12 +9,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .data import TeslaAmberSyncConfigEntry
-from .sync_entity import SyncEngineEntity
+from .sync import SyncEngine
+from .sync_entity import PushedEntity
 
 PARALLEL_UPDATES = 1
 
 
-class AutoSyncSwitch(SyncEngineEntity, SwitchEntity):
+class AutoSyncSwitch(PushedEntity[SyncEngine], SwitchEntity):
     """On: a plan goes out every 5-minute interval. Off: only the actions push.
 
     The state lives in the engine's store, so it survives restarts without racing the first
@@ -24,15 +25,15 @@ class AutoSyncSwitch(SyncEngineEntity, SwitchEntity):
     @property
     def is_on(self) -> bool:
         """Whether auto-sync is on."""
-        return self.engine.auto_sync
+        return self.source.auto_sync
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Resume timed pushes (one goes out now if the interval has none yet)."""
-        await self.engine.async_set_auto_sync(True)
+        await self.source.async_set_auto_sync(True)
 
     async def async_turn_off(self, **kwargs: Any) -> None:
         """Stop timed pushes; the Powerwall keeps the plan it has."""
-        await self.engine.async_set_auto_sync(False)
+        await self.source.async_set_auto_sync(False)
 
 
 async def async_setup_entry(

@@ -37,7 +37,7 @@ from .issues import (
 )
 from .plan_source import PlanBuild, PlanSource, PlanUnavailableError, site_zone
 from .sync_state import SyncMemory, SyncStore
-from .tou import fingerprint, is_our_plan, rates_at
+from .tou import TariffIndex, fingerprint, is_our_plan
 from .validate import TariffValidationError, validate_tariff
 
 _LOGGER = logging.getLogger(__name__)
@@ -134,6 +134,7 @@ class SyncEngine:
         self._readback: CALLBACK_TYPE | None = None
         self._held_hash: str | None = None  # what site_info says the Powerwall holds
         self._info_seen_at: datetime | None = None
+        self._index: TariffIndex | None = None
         self._mismatches = 0
         self._resend = False
         self._prices_bad_since: datetime | None = None
@@ -214,13 +215,21 @@ class SyncEngine:
             return info.tariff
         return self.memory.last_plan or (info.tariff if info is not None else None)
 
-    def held_rate_now(self) -> tuple[float | None, float | None]:
-        """Buy and sell the Powerwall's plan shows at this moment (site wall-clock time)."""
+    def held_index(self) -> TariffIndex | None:
+        """The held plan, parsed once per plan (entities read it at every update)."""
         plan = self.held_plan
         if plan is None:
+            return None
+        if self._index is None or self._index.tariff is not plan:
+            self._index = TariffIndex(plan)
+        return self._index
+
+    def held_rate_now(self) -> tuple[float | None, float | None]:
+        """Buy and sell the Powerwall's plan shows at this moment (site wall-clock time)."""
+        index = self.held_index()
+        if index is None:
             return None, None
-        local = dt_util.utcnow().astimezone(site_zone(self.data.site_info.data))
-        rate = rates_at(plan, local)
+        rate = index.rates_at(dt_util.utcnow().astimezone(site_zone(self.data.site_info.data)))
         return rate.buy, rate.sell
 
     # --- events ---------------------------------------------------------------------------------

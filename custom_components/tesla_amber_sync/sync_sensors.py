@@ -19,15 +19,15 @@ from homeassistant.util import dt as dt_util
 from .data import TeslaAmberSyncConfigEntry
 from .plan_source import site_zone
 from .sync import STATUSES, SyncEngine
-from .sync_entity import SyncEngineEntity
-from .tou import is_our_plan, rates_at
+from .sync_entity import PushedEntity
+from .tou import is_our_plan
 
 
 def _iso(moment: datetime | None) -> str | None:
     return dt_util.as_local(moment).isoformat() if moment else None
 
 
-class SyncStatusSensor(SyncEngineEntity, SensorEntity):
+class SyncStatusSensor(PushedEntity[SyncEngine], SensorEntity):
     """ok / unchanged / waiting_rate_limit / failed / prices_unavailable / disabled."""
 
     _attr_device_class = SensorDeviceClass.ENUM
@@ -42,13 +42,13 @@ class SyncStatusSensor(SyncEngineEntity, SensorEntity):
     @property
     def native_value(self) -> str | None:
         """The engine's latest outcome."""
-        return self.engine.view.status
+        return self.source.view.status
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any]:
         """When it last tried, succeeded, failed, and will next act."""
-        view = self.engine.view
-        prices = self.engine.data.prices
+        view = self.source.view
+        prices = self.source.data.prices
         next_sync = view.next_sync
         if next_sync is None or next_sync < dt_util.utcnow():
             next_sync = prices.next_poll if prices is not None else None
@@ -57,12 +57,12 @@ class SyncStatusSensor(SyncEngineEntity, SensorEntity):
             "last_success": _iso(view.last_success),
             "last_error": view.last_error,
             "next_sync": _iso(next_sync),
-            "last_write": _iso(self.engine.memory.last_write_at),
+            "last_write": _iso(self.source.memory.last_write_at),
             **view.extra,
         }
 
 
-class TariffSensor(SyncEngineEntity, SensorEntity):
+class TariffSensor(PushedEntity[SyncEngine], SensorEntity):
     """The buy price the Powerwall's plan shows now; the whole day's plan as attributes."""
 
     _attr_native_unit_of_measurement = "AUD/kWh"
@@ -89,27 +89,28 @@ class TariffSensor(SyncEngineEntity, SensorEntity):
     @property
     def native_value(self) -> float | None:
         """Buy price now, per the plan the Powerwall holds."""
-        return self.engine.held_rate_now()[0]
+        return self.source.held_rate_now()[0]
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any] | None:
         """48 half-hour buy and sell prices (today, site time) and where the plan came from."""
-        plan = self.engine.held_plan
-        if plan is None:
+        index = self.source.held_index()
+        if index is None:
             return None
-        zone = site_zone(self.engine.data.site_info.data)
+        plan = index.tariff
+        zone = site_zone(self.source.data.site_info.data)
         today = dt_util.utcnow().astimezone(zone).date()
         buy: dict[str, float | None] = {}
         sell: dict[str, float | None] = {}
-        for index in range(48):
-            clock = (datetime.combine(today, time()) + timedelta(minutes=30 * index)).time()
-            rate = rates_at(plan, datetime.combine(today, clock, tzinfo=zone))
+        for slot in range(48):
+            clock = (datetime.combine(today, time()) + timedelta(minutes=30 * slot)).time()
+            rate = index.rates_at(datetime.combine(today, clock, tzinfo=zone))
             buy[f"{clock:%H:%M}"] = rate.buy
             sell[f"{clock:%H:%M}"] = rate.sell
         return {
             "plan_name": plan.get("name"),
             "ours": is_our_plan(plan),
-            "sell_now": self.engine.held_rate_now()[1],
+            "sell_now": self.source.held_rate_now()[1],
             "buy": buy,
             "sell": sell,
         }

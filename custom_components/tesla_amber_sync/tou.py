@@ -10,6 +10,7 @@ Times are wall-clock minutes of the site's own time zone; days are Monday=0 .. S
 from __future__ import annotations
 
 from collections.abc import Mapping
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import datetime
 import hashlib
@@ -252,27 +253,46 @@ class RateAt:
     season: str | None
 
 
+class TariffIndex:
+    """A plan parsed once for fast lookups (entities ask for 96 rates at every update)."""
+
+    def __init__(self, tariff: Mapping[str, Any]) -> None:
+        """Expand every season's periods into sorted minute-of-week segments."""
+        self.tariff = tariff
+        sell_side = tariff.get("sell_tariff") or {}
+        self._seasons: list[tuple[str, Mapping[str, Any], list[Segment], list[int], Any]] = []
+        for name, season in (tariff.get("seasons") or {}).items():
+            if not season or not season.get("tou_periods"):
+                continue
+            segments = season_segments(season, _season_rates(tariff.get("energy_charges"), name))
+            sell_rates = _season_rates(sell_side.get("energy_charges"), name)
+            starts = [segment.start for segment in segments]
+            self._seasons.append((name, season, segments, starts, sell_rates))
+
+    def rates_at(self, local: datetime) -> RateAt:
+        """Buy and sell rates at the wall-clock time `local` (site time zone)."""
+        minute = local.weekday() * DAY_MINUTES + local.hour * 60 + local.minute
+        for name, season, segments, starts, sell_rates in self._seasons:
+            if not season_covers(season, local.month, local.day):
+                continue
+            index = bisect_right(starts, minute) - 1
+            # Segments may overlap in a malformed plan; scan back for one that holds the minute.
+            while index >= 0:
+                segment = segments[index]
+                if segment.start <= minute < segment.end:
+                    return RateAt(
+                        buy=segment.rate,
+                        sell=_lookup_rate(sell_rates, segment.period),
+                        period=segment.period,
+                        season=name,
+                    )
+                index -= 1
+        return RateAt(None, None, None, None)
+
+
 def rates_at(tariff: Mapping[str, Any], local: datetime) -> RateAt:
     """Buy and sell rates the plan gives at the wall-clock time `local` (site time zone)."""
-    minute = local.weekday() * DAY_MINUTES + local.hour * 60 + local.minute
-    seasons = tariff.get("seasons") or {}
-    for season_name, season in seasons.items():
-        if not season or not season.get("tou_periods"):
-            continue
-        if not season_covers(season, local.month, local.day):
-            continue
-        buy_rates = _season_rates(tariff.get("energy_charges"), season_name)
-        sell_side = tariff.get("sell_tariff") or {}
-        sell_rates = _season_rates(sell_side.get("energy_charges"), season_name)
-        for segment in season_segments(season, buy_rates):
-            if segment.start <= minute < segment.end:
-                return RateAt(
-                    buy=segment.rate,
-                    sell=_lookup_rate(sell_rates, segment.period),
-                    period=segment.period,
-                    season=season_name,
-                )
-    return RateAt(None, None, None, None)
+    return TariffIndex(tariff).rates_at(local)
 
 
 def canonical(tariff: Mapping[str, Any]) -> list[Any]:
@@ -295,7 +315,8 @@ def canonical(tariff: Mapping[str, Any]) -> list[Any]:
                 s.end,
                 _rounded(s.rate),
                 _rounded(_lookup_rate(sell_rates, s.period)),
-                _rounded(_lookup_rate(demand_rates, s.period)),
+                # An absent demand rate and an explicit 0 bill the same.
+                _rounded(_lookup_rate(demand_rates, s.period) or 0.0),
             )
             for s in season_segments(season, buy_rates)
         ]

@@ -13,6 +13,7 @@ import math
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDict
 
 from .errors import (
     ApiConnectionError,
@@ -55,6 +56,8 @@ def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None)
                 when = parsedate_to_datetime(raw)
             except (TypeError, ValueError):
                 continue
+            if when.tzinfo is None:  # asctime dates carry no zone; HTTP dates are GMT
+                when = when.replace(tzinfo=UTC)
             seconds = (when - (now or datetime.now(UTC))).total_seconds()
         if not math.isfinite(seconds) or seconds < 0:  # NaN, or in the past
             return 0.0
@@ -131,7 +134,8 @@ class HttpClient:
             ) as resp:
                 text = await resp.text()
                 status = resp.status
-                resp_headers = dict(resp.headers)
+                # Header names are case-insensitive (proxies often lower-case them).
+                resp_headers: Mapping[str, str] = CIMultiDict(resp.headers)
         except TimeoutError as err:
             raise ApiConnectionError(f"{label}: timed out") from err
         except aiohttp.ClientConnectorError as err:
