@@ -163,11 +163,17 @@ def add_entry(hass: HomeAssistant, data: dict[str, Any], **kwargs: Any) -> MockC
 
 
 async def start_user(hass: HomeAssistant, *, advanced: bool = False) -> Any:
-    """Open the wizard."""
+    """Open the wizard and choose Amber."""
     context: dict[str, Any] = {"source": SOURCE_USER}
     if advanced:
         context["show_advanced_options"] = True
     result = await hass.config_entries.flow.async_init(DOMAIN, context=context)
+    assert_has_strings(result)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["amber", "fixed_plan"]
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"next_step_id": "amber"}
+    )
     assert_has_strings(result)
     return result
 
@@ -236,7 +242,7 @@ async def test_user_step_asks_for_the_amber_key_only(hass: HomeAssistant) -> Non
     """Without advanced mode the first form has one field and links to Amber's developer page."""
     result = await start_user(hass)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "amber"
     assert result["errors"] == {}
     assert schema_fields(result) == ["amber_api_token"]
     assert result["description_placeholders"]["amber_url"] == "https://app.amber.com.au/developers"
@@ -251,7 +257,7 @@ async def test_user_step_amber_errors(
     result = await start_user(hass)
     result = await configure(hass, result, {"amber_api_token": AMBER_TOKEN})
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "user"
+    assert result["step_id"] == "amber"
     assert result["errors"] == {"base": error}
 
     amber.clear_faults()
@@ -930,6 +936,28 @@ async def test_reauth_fleet_success_updates_the_token(
     assert entry.data["tesla_energy_site_id"] == ENERGY_SITE_ID
     assert len(mock_setup_entry.mock_calls) == 1  # reloaded
     assert len(hass.config_entries.async_entries(DOMAIN)) == 1
+
+
+@pytest.mark.usefixtures("current_request_with_host", "fleet_credentials")
+async def test_reauth_fleet_keeps_an_unusual_regional_address(
+    hass: HomeAssistant,
+    hass_client_no_auth: Any,
+    aioclient_mock: AiohttpClientMocker,
+    fleet: FakeTesla,
+    mock_setup_entry: AsyncMock,
+) -> None:
+    """Re-signing in where Tesla names a non-standard address stores that address."""
+    other = "https://fleet-api.prd.ap.vn.cloud.tesla.example"
+    fleet.region = {"region": "na", "fleet_api_base_url": other}
+    FakeTesla(other).register(aioclient_mock)
+    entry = add_entry(hass, fleet_entry_data())
+    result = await start_reauth(hass, entry, "tesla")
+    result = await configure(hass, result, {})
+    result = await finish_fleet_sign_in(
+        hass, hass_client_no_auth, aioclient_mock, result, token=fleet_token("a2", "r2")
+    )
+    assert result["reason"] == "reauth_successful"
+    assert entry.data["tesla_base_url"] == other
 
 
 @pytest.mark.usefixtures("current_request_with_host", "fleet_credentials")

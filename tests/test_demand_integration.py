@@ -6,14 +6,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesla_amber_sync.const import DOMAIN
 from custom_components.tesla_amber_sync.validate import validate_tariff
-from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 
 from .conftest import entry_data
 from .fakes import SYDNEY, FakeAmber, FakeTesla
@@ -261,3 +261,64 @@ async def test_amber_flag_as_the_window(
     assert [
         (w["fromDayOfWeek"], w["toDayOfWeek"]) for w in periods["PERIOD_16_00_DW"]["periods"]
     ] == [(3, 3)]
+
+
+async def test_demand_options_step(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """The options form shows defaults, refuses a window off the half hour, and stores the
+    normalised options (the entry reloads with the demand entities)."""
+    from homeassistant.data_entry_flow import FlowResultType
+
+    from .flow_helpers import assert_has_strings, schema_defaults
+
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "demand"}
+    )
+    assert_has_strings(result, section="options")
+    defaults = schema_defaults(result)
+    assert defaults["demand_enabled"] is False
+    assert defaults["demand_start"] == "16:00"
+    assert defaults["demand_months"] == [str(m) for m in range(1, 13)]
+    form = {
+        **defaults,
+        "demand_enabled": True,
+        "demand_rate": 12.5,
+        "demand_start": "16:15:00",
+        "demand_end": "21:00:00",
+        "demand_days": "weekdays",
+        "demand_months": ["6", "7", "8"],
+        "demand_billing_day": 10.0,
+    }
+    result = await hass.config_entries.options.async_configure(result["flow_id"], form)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"demand_start": "invalid_demand_value"}
+    assert_has_strings(result, section="options")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**form, "demand_start": "16:00:00"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    options = loaded_entry.options
+    assert options["demand_start"] == "16:00"
+    assert options["demand_end"] == "21:00"
+    assert options["demand_months"] == [6, 7, 8]
+    assert options["demand_billing_day"] == 10
+    assert options["demand_days"] == "weekdays"
+    assert state_value(hass, DAYS) == "26"  # 15 January -> 10 February
+    # A stored option that no longer parses is shown with defaults, not a crash.
+    hass.config_entries.async_update_entry(
+        loaded_entry, options={**options, "demand_rate_basis": "per_fortnight"}
+    )
+    await hass.async_block_till_done()
+    assert hass.states.get(PEAK) is None or state_value(hass, PEAK) == "unavailable"
+    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "demand"}
+    )
+    assert schema_defaults(result)["demand_rate_basis"] == "per_kw_month"

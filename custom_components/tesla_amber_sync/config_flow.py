@@ -1,4 +1,5 @@
-"""Setup wizard: Amber key → Amber site → Tesla provider → energy site; reauth, reconfigure."""
+"""Setup wizard: price source (Amber key and site, or a fixed plan) → Tesla provider → energy site;
+reauth and reconfigure."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from homeassistant.core import callback
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
     SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
@@ -34,6 +38,7 @@ from .const import (
     CONF_AMBER_SITE_ID,
     CONF_AMBER_TOKEN,
     CONF_ENERGY_SITE_ID,
+    CONF_FIXED_PLAN,
     CONF_PRICE_SOURCE,
     CONF_TESLA_BASE_URL,
     CONF_TESLA_PROVIDER,
@@ -43,15 +48,27 @@ from .const import (
     DOMAIN,
     FLEET_SCOPES,
     PRICE_SOURCE_AMBER,
+    PRICE_SOURCE_FIXED,
     PROVIDER_FLEET,
     PROVIDER_TESLEMETRY,
     REAUTH_SERVICE,
 )
 from .options_flow import TeslaAmberSyncOptionsFlow
+from .plan_templates import TEMPLATES, starter_plan
+from .plans import PlanError, load_plan
 
 _LOGGER = logging.getLogger(__name__)
 
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
+RATE = NumberSelector(NumberSelectorConfig(min=0, max=100, step="any", mode=NumberSelectorMode.BOX))
+CONF_PLAN_TEMPLATE = "plan_template"
+CONF_PLAN_NAME = "plan_name"
+CONF_PLAN_UTILITY = "utility"
+CONF_SUPPLY_CHARGE = "daily_supply_charge"
+CONF_PEAK_RATE = "peak_rate"
+CONF_SHOULDER_RATE = "shoulder_rate"
+CONF_OFF_PEAK_RATE = "off_peak_rate"
+CONF_FEED_IN_RATE = "feed_in_rate"
 URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
 
 
@@ -99,6 +116,7 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
         self._tesla_base_url: str | None = None
         self._tesla_data: dict[str, Any] = {}
         self._energy_sites: list[EnergySite] = []
+        self._fixed_plan: dict[str, Any] | None = None
 
     @property
     def logger(self) -> logging.Logger:
@@ -138,6 +156,12 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
         return active, {}
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Where prices come from: Amber, or a fixed time-of-use plan."""
+        return self.async_show_menu(
+            step_id="user", menu_options=[PRICE_SOURCE_AMBER, PRICE_SOURCE_FIXED]
+        )
+
+    async def async_step_amber(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the Amber API key."""
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -158,10 +182,63 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
         if self.show_advanced_options:
             schema[vol.Optional(CONF_AMBER_BASE_URL)] = URL
         return self.async_show_form(
-            step_id="user",
+            step_id="amber",
             data_schema=vol.Schema(schema),
             errors=errors,
             description_placeholders={"amber_url": "https://app.amber.com.au/developers"},
+        )
+
+    async def async_step_fixed_plan(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """A fixed plan: start from a common shape; every detail can be edited afterwards."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            data = starter_plan(
+                user_input[CONF_PLAN_TEMPLATE],
+                name=user_input[CONF_PLAN_NAME].strip(),
+                utility=(user_input.get(CONF_PLAN_UTILITY) or "").strip(),
+                daily_supply_charge=float(user_input[CONF_SUPPLY_CHARGE]),
+                peak=float(user_input[CONF_PEAK_RATE]),
+                shoulder=float(user_input[CONF_SHOULDER_RATE]),
+                off_peak=float(user_input[CONF_OFF_PEAK_RATE]),
+                sell=float(user_input[CONF_FEED_IN_RATE]),
+            )
+            try:
+                load_plan(data)
+            except PlanError:
+                errors["base"] = "invalid_plan"
+            else:
+                self._fixed_plan = data
+                return await self.async_step_tesla_provider()
+        defaults = user_input or {}
+        fields: dict[Any, Any] = {
+            vol.Required(
+                CONF_PLAN_TEMPLATE, default=defaults.get(CONF_PLAN_TEMPLATE, TEMPLATES[0])
+            ): SelectSelector(
+                SelectSelectorConfig(
+                    options=list(TEMPLATES),
+                    mode=SelectSelectorMode.LIST,
+                    translation_key=CONF_PLAN_TEMPLATE,
+                )
+            ),
+            vol.Required(
+                CONF_PLAN_NAME, default=defaults.get(CONF_PLAN_NAME, "My time-of-use plan")
+            ): TextSelector(),
+            vol.Optional(CONF_PLAN_UTILITY, default=defaults.get(CONF_PLAN_UTILITY, "")): (
+                TextSelector()
+            ),
+        }
+        for key, value in (
+            (CONF_SUPPLY_CHARGE, 1.0),
+            (CONF_PEAK_RATE, 0.55),
+            (CONF_SHOULDER_RATE, 0.35),
+            (CONF_OFF_PEAK_RATE, 0.22),
+            (CONF_FEED_IN_RATE, 0.05),
+        ):
+            fields[vol.Required(key, default=defaults.get(key, value))] = RATE
+        return self.async_show_form(
+            step_id="fixed_plan", data_schema=vol.Schema(fields), errors=errors
         )
 
     def _amber_site_schema(self, default: str | None) -> vol.Schema:
@@ -306,24 +383,28 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
         # One entry per Powerwall: two entries must never fight over one plan.
         await self.async_set_unique_id(str(site.energy_site_id))
         self._abort_if_unique_id_configured()
-        data: dict[str, Any] = {
-            CONF_PRICE_SOURCE: PRICE_SOURCE_AMBER,
-            CONF_AMBER_TOKEN: self._amber_token,
-            CONF_AMBER_SITE_ID: self._amber_site_id,
-            CONF_ENERGY_SITE_ID: site.energy_site_id,
-            **self._tesla_data,
-        }
+        data: dict[str, Any] = {CONF_ENERGY_SITE_ID: site.energy_site_id, **self._tesla_data}
+        options: dict[str, Any] = {}
+        if self._fixed_plan is not None:
+            data[CONF_PRICE_SOURCE] = PRICE_SOURCE_FIXED
+            options[CONF_FIXED_PLAN] = self._fixed_plan
+        else:
+            data[CONF_PRICE_SOURCE] = PRICE_SOURCE_AMBER
+            data[CONF_AMBER_TOKEN] = self._amber_token
+            data[CONF_AMBER_SITE_ID] = self._amber_site_id
         if self._amber_base_url:
             data[CONF_AMBER_BASE_URL] = self._amber_base_url
         if self._tesla_base_url:
             data[CONF_TESLA_BASE_URL] = self._tesla_base_url
-        return self.async_create_entry(title=site.site_name, data=data)
+        return self.async_create_entry(title=site.site_name, data=data, options=options)
 
     # --- reauth --------------------------------------------------------------------------------
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """A token stopped working: ask for the one that failed (or let the user say which)."""
         service = entry_data.get(REAUTH_SERVICE)
+        if entry_data.get(CONF_PRICE_SOURCE) == PRICE_SOURCE_FIXED:
+            service = "tesla"  # a fixed plan has no Amber key
         if service == "amber":
             return await self.async_step_reauth_amber()
         if service == "tesla":
@@ -410,15 +491,23 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
         """Replace tokens or change the Amber site; a different Powerwall needs a new entry."""
         entry = self._get_reconfigure_entry()
         teslemetry = entry.data.get(CONF_TESLA_PROVIDER) == PROVIDER_TESLEMETRY
+        amber = entry.data.get(CONF_PRICE_SOURCE, PRICE_SOURCE_AMBER) == PRICE_SOURCE_AMBER
+        if not amber and not teslemetry:
+            # A fixed plan on Tesla Fleet has no key to replace here: the plan is edited under
+            # Configure, and Tesla sign-in is renewed by re-authentication.
+            return self.async_abort(reason="nothing_to_reconfigure")
         errors: dict[str, str] = {}
         if user_input is not None:
-            amber_token = (user_input.get(CONF_AMBER_TOKEN) or "").strip() or entry.data[
-                CONF_AMBER_TOKEN
-            ]
-            sites, errors = await self._check_amber(
-                amber_token, entry.data.get(CONF_AMBER_BASE_URL)
-            )
-            updates: dict[str, Any] = {CONF_AMBER_TOKEN: amber_token}
+            updates: dict[str, Any] = {}
+            sites: list[AmberSite] = []
+            if amber:
+                amber_token = (user_input.get(CONF_AMBER_TOKEN) or "").strip() or entry.data[
+                    CONF_AMBER_TOKEN
+                ]
+                sites, errors = await self._check_amber(
+                    amber_token, entry.data.get(CONF_AMBER_BASE_URL)
+                )
+                updates[CONF_AMBER_TOKEN] = amber_token
             new_tesla = (user_input.get(CONF_TESLEMETRY_TOKEN) or "").strip()
             if not errors and teslemetry and new_tesla:
                 tesla_sites, error = await self._check_tesla(
@@ -431,12 +520,16 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
                 else:
                     updates[CONF_TESLEMETRY_TOKEN] = new_tesla
             if not errors:
+                if not amber:
+                    return self.async_update_reload_and_abort(entry, data_updates=updates)
                 self._amber_sites = sites
                 self._tesla_data = updates
                 if len(sites) == 1:
                     return self._finish_reconfigure(sites[0].id)
                 return await self.async_step_reconfigure_site()
-        schema: dict[Any, Any] = {vol.Optional(CONF_AMBER_TOKEN): PASSWORD}
+        schema: dict[Any, Any] = {}
+        if amber:
+            schema[vol.Optional(CONF_AMBER_TOKEN)] = PASSWORD
         if teslemetry:
             schema[vol.Optional(CONF_TESLEMETRY_TOKEN)] = PASSWORD
         return self.async_show_form(

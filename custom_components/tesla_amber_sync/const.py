@@ -66,3 +66,5 @@ AMBER_NEXT_30MIN: Final = 80
 SITE_INFO_INTERVAL: Final = timedelta(hours=1)
 CONF_RESTORE_ON_REMOVE: Final = "restore_on_remove"
 DEFAULT_RESTORE_ON_REMOVE: Final = True
+# Fixed-rate plan (price_source fixed_plan): the plan JSON of plans.py, kept in the options.
+CONF_FIXED_PLAN: Final = "fixed_plan"

@@ -10,6 +10,7 @@ from homeassistant.config_entries import ConfigEntry
 from .api.amber import AmberClient
 from .api.models import AmberSite, EnergySite
 from .api.tesla import TeslaEnergyClient
+from .plans import FixedPlan
 
 if TYPE_CHECKING:
     from .amber_coordinator import AmberCoordinator
@@ -34,6 +35,7 @@ class TeslaAmberSyncData:
     options: dict[str, Any] = field(default_factory=dict)
     sync: SyncEngine = field(init=False)
     demand: DemandManager | None = None
+    fixed_plan: FixedPlan | None = None  # price_source fixed_plan: the plan in force
 
 
 type TeslaAmberSyncConfigEntry = ConfigEntry[TeslaAmberSyncData]

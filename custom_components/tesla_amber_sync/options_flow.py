@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -20,6 +20,7 @@ import voluptuous as vol
 from .const import (
     CONF_FORECAST_SOURCE,
     CONF_LIVE_INTERVAL,
+    CONF_PRICE_SOURCE,
     CONF_RESTORE_ON_REMOVE,
     CONF_SPIKE_PROTECTION,
     CONF_TESLA_PROVIDER,
@@ -30,6 +31,7 @@ from .const import (
     FORECAST_SOURCES,
     MAX_LIVE_INTERVAL,
     MIN_LIVE_INTERVAL,
+    PRICE_SOURCE_FIXED,
     PROVIDER_TESLEMETRY,
 )
 from .demand import (
@@ -51,6 +53,7 @@ from .demand import (
     DemandConfig,
     DemandConfigError,
 )
+from .plan_editor import PlanEditorMixin
 
 
 def live_interval(options: dict[str, Any] | Any, provider: str) -> int:
@@ -70,7 +73,9 @@ def _select(options: list[str] | tuple[str, ...], key: str, *, multiple: bool = 
     )
 
 
-def _number(low: float, high: float, step: float, unit: str | None = None) -> NumberSelector:
+def _number(
+    low: float, high: float, step: float | Literal["any"], unit: str | None = None
+) -> NumberSelector:
     config = NumberSelectorConfig(min=low, max=high, step=step, mode=NumberSelectorMode.BOX)
     if unit is not None:
         config["unit_of_measurement"] = unit
@@ -80,12 +85,17 @@ def _number(low: float, high: float, step: float, unit: str | None = None) -> Nu
 MONTHS = [str(month) for month in range(1, 13)]
 
 
-class TeslaAmberSyncOptionsFlow(OptionsFlow):
+class TeslaAmberSyncOptionsFlow(PlanEditorMixin):
     """Edit the entry's options; the entry reloads when they change."""
+
+    @property
+    def _fixed(self) -> bool:
+        return self.config_entry.data.get(CONF_PRICE_SOURCE) == PRICE_SOURCE_FIXED
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose what to change."""
-        return self.async_show_menu(step_id="init", menu_options=["sync", "demand"])
+        options = ["plan", "sync", "demand"] if self._fixed else ["sync", "demand"]
+        return self.async_show_menu(step_id="init", menu_options=options)
 
     def _save(self, changes: dict[str, Any]) -> ConfigFlowResult:
         return self.async_create_entry(data={**self.config_entry.options, **changes})
@@ -97,16 +107,23 @@ class TeslaAmberSyncOptionsFlow(OptionsFlow):
             return self._save(user_input)
         options = self.config_entry.options
         provider = self.config_entry.data.get(CONF_TESLA_PROVIDER, PROVIDER_TESLEMETRY)
-        schema = vol.Schema(
-            {
+        fields: dict[Any, Any] = {}
+        if not self._fixed:  # only Amber prices have forecasts and spikes
+            fields[
                 vol.Required(
                     CONF_FORECAST_SOURCE,
                     default=options.get(CONF_FORECAST_SOURCE, DEFAULT_FORECAST_SOURCE),
-                ): _select(FORECAST_SOURCES, CONF_FORECAST_SOURCE),
+                )
+            ] = _select(FORECAST_SOURCES, CONF_FORECAST_SOURCE)
+            fields[
                 vol.Required(
                     CONF_SPIKE_PROTECTION,
                     default=options.get(CONF_SPIKE_PROTECTION, DEFAULT_SPIKE_PROTECTION),
-                ): BooleanSelector(),
+                )
+            ] = BooleanSelector()
+        schema = vol.Schema(
+            {
+                **fields,
                 vol.Required(
                     CONF_RESTORE_ON_REMOVE,
                     default=options.get(CONF_RESTORE_ON_REMOVE, DEFAULT_RESTORE_ON_REMOVE),
@@ -143,7 +160,7 @@ class TeslaAmberSyncOptionsFlow(OptionsFlow):
                     BooleanSelector()
                 ),
                 vol.Required(CONF_DEMAND_RATE, default=shown[CONF_DEMAND_RATE]): _number(
-                    0, 1000, 0.0001
+                    0, 1000, "any"
                 ),
                 vol.Required(CONF_DEMAND_RATE_BASIS, default=shown[CONF_DEMAND_RATE_BASIS]): (
                     _select(RATE_BASES, CONF_DEMAND_RATE_BASIS)
@@ -166,7 +183,7 @@ class TeslaAmberSyncOptionsFlow(OptionsFlow):
                     IN_PLAN_MODES, CONF_DEMAND_IN_PLAN
                 ),
                 vol.Required(CONF_DEMAND_SURCHARGE, default=shown[CONF_DEMAND_SURCHARGE]): (
-                    _number(0, 100, 0.0001, "AUD/kWh")
+                    _number(0, 100, "any", "AUD/kWh")
                 ),
             }
         )

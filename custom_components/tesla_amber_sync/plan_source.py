@@ -67,6 +67,10 @@ class PlanBuild:
 class PlanSource(Protocol):
     """Builds the plan the Powerwall should hold now."""
 
+    # True: a new plan per price interval (pushed by the price poll). False: a standing plan,
+    # pushed when it changes or when the Powerwall's copy drifts from it.
+    follows_prices: bool
+
     def prices_fresh(self, now: datetime) -> bool:
         """Whether the inputs are current enough to build from."""
 
@@ -128,6 +132,8 @@ def explain(built: BuiltTariff) -> list[dict[str, Any]]:
 
 class AmberPlanSource:
     """Amber's latest prices as a rolling 24-hour plan."""
+
+    follows_prices = True
 
     def __init__(
         self,

@@ -27,6 +27,7 @@ from .const import CONF_FORECAST_SOURCE, DEFAULT_FORECAST_SOURCE
 from .data import TeslaAmberSyncConfigEntry
 from .demand_entities import demand_sensors
 from .entity import TeslaAmberSyncEntity, amber_device, powerwall_device
+from .fixed_sensors import fixed_plan_sensors
 from .pricing import interval_price
 from .sync_sensors import SyncStatusSensor, TariffSensor
 from .tesla_coordinator import TeslaLiveCoordinator, TeslaSiteInfoCoordinator
@@ -306,6 +307,8 @@ async def async_setup_entry(
         )
         entities.append(PriceSpikeSensor(data.prices, entry))
     device = powerwall_device(entry)
+    if data.fixed_plan is not None:
+        entities.extend(fixed_plan_sensors(entry, data.fixed_plan))
     entities.extend(LiveSensor(data.live, entry, d, device) for d in LIVE_SENSORS)
     entities.extend(SiteInfoSensor(data.site_info, entry, d, device) for d in SITE_INFO_SENSORS)
     if data.demand is not None:

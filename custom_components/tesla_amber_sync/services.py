@@ -18,9 +18,10 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
 import voluptuous as vol
 
-from .const import DOMAIN
+from .const import CONF_FIXED_PLAN, CONF_PRICE_SOURCE, DOMAIN, PRICE_SOURCE_FIXED
 from .data import TeslaAmberSyncConfigEntry
 from .plan_source import PlanUnavailableError
+from .plans import PlanError, load_plan, validate_plan
 from .sync import RESULT_REFUSED, SyncResult
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
@@ -29,6 +30,9 @@ SERVICE_SYNC_NOW: Final = "sync_now"
 SERVICE_SYNC_TOU: Final = "sync_tou_schedule"
 SERVICE_PREVIEW: Final = "preview_tariff"
 SERVICE_RESTORE_ORIGINAL: Final = "restore_original_plan"
+SERVICE_EXPORT_PLAN: Final = "export_plan"
+SERVICE_IMPORT_PLAN: Final = "import_plan"
+ATTR_PLAN: Final = "plan"
 
 ENTRY_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
 
@@ -112,6 +116,47 @@ async def _preview(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     return response
 
 
+def _fixed_entry(hass: HomeAssistant, call: ServiceCall) -> TeslaAmberSyncConfigEntry:
+    entry = resolve_entry(hass, call)
+    if entry.data.get(CONF_PRICE_SOURCE) != PRICE_SOURCE_FIXED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="not_a_fixed_plan_entry"
+        )
+    return entry
+
+
+async def _export_plan(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """The entry's fixed plan, in the shareable JSON form."""
+    entry = _fixed_entry(hass, call)
+    plan = entry.options.get(CONF_FIXED_PLAN)
+    if plan is None:
+        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="no_plan_stored")
+    response: dict[str, Any] = {"plan": plan}
+    return response
+
+
+async def _import_plan(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Validate a shared plan and store it; the entry reloads and pushes it."""
+    entry = _fixed_entry(hass, call)
+    try:
+        plan = load_plan(call.data[ATTR_PLAN])
+    except PlanError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_plan",
+            translation_placeholders={"problems": "; ".join(i.message for i in err.issues)},
+        ) from err
+    stored = plan.to_dict()
+    hass.config_entries.async_update_entry(
+        entry, options={**entry.options, CONF_FIXED_PLAN: stored}
+    )
+    response: dict[str, Any] = {
+        "plan": stored,
+        "warnings": [issue.message for issue in validate_plan(plan).warnings],
+    }
+    return response if call.return_response else None
+
+
 async def _restore_original(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Put back the plan the Powerwall had before our first write; auto-sync turns off."""
     entry = resolve_entry(hass, call)
@@ -125,6 +170,11 @@ SERVICES: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
     SERVICE_SYNC_TOU: (_sync_tou, SupportsResponse.OPTIONAL),
     SERVICE_PREVIEW: (_preview, SupportsResponse.ONLY),
     SERVICE_RESTORE_ORIGINAL: (_restore_original, SupportsResponse.OPTIONAL),
+    SERVICE_EXPORT_PLAN: (_export_plan, SupportsResponse.ONLY),
+    SERVICE_IMPORT_PLAN: (_import_plan, SupportsResponse.OPTIONAL),
+}
+SCHEMAS: Final[dict[str, vol.Schema]] = {
+    SERVICE_IMPORT_PLAN: ENTRY_SCHEMA.extend({vol.Required(ATTR_PLAN): dict}),
 }
 
 
@@ -137,5 +187,9 @@ def async_register_services(hass: HomeAssistant) -> None:
             return await handler(hass, call)
 
         hass.services.async_register(
-            DOMAIN, name, run, schema=ENTRY_SCHEMA, supports_response=supports
+            DOMAIN,
+            name,
+            run,
+            schema=SCHEMAS.get(name, ENTRY_SCHEMA),
+            supports_response=supports,
         )

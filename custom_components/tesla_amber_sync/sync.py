@@ -162,7 +162,16 @@ class SyncEngine:
         self._unsubs.append(self.data.site_info.async_add_listener(self._on_site_info))
         self._unsubs.append(async_track_time_interval(self.hass, self._watchdog, WATCHDOG_PERIOD))
         self._set_status(STATUS_DISABLED if not self.auto_sync else self.view.status)
-        self._on_prices()
+        self._kick()
+
+    @callback
+    def _kick(self) -> None:
+        """Make the decision the current state calls for."""
+        if self.source.follows_prices:
+            self._on_prices()
+        elif self.auto_sync and not self._stopped:
+            # A standing plan: push it unless the Powerwall already holds it (deduplicated).
+            self.hass.async_create_task(self.async_push("plan"), "tesla_amber_sync plan push")
 
     async def async_stop(self) -> None:
         """Cancel every timer and save."""
@@ -251,6 +260,9 @@ class SyncEngine:
         else:
             clear_issue(self.hass, ISSUE_NOT_AUTONOMOUS, self.entry.entry_id)
         self._notify()
+        if not self.source.follows_prices and not self._lock.locked():
+            # Standing plans are checked against every readback (hourly at least).
+            self._kick()
 
     @callback
     def _on_prices(self) -> None:
@@ -385,7 +397,8 @@ class SyncEngine:
             return
         self._set_status(None)
         self._on_site_info()
-        self._on_prices()
+        if self.source.follows_prices:
+            self._on_prices()
 
     # --- pushing -----------------------------------------------------------------------------
 
@@ -432,13 +445,13 @@ class SyncEngine:
     ) -> SyncResult:
         now = dt_util.utcnow()
         plan_hash = fingerprint(build.tariff)
+        # Unchanged: the Powerwall holds this plan, or we just sent it and have not read back yet.
         if (
             dedupe
             and not self._resend
-            and plan_hash
-            in (
-                self._held_hash,
-                self.memory.last_write_hash,
+            and (
+                plan_hash == self._held_hash
+                or (plan_hash == self.memory.last_write_hash and not self._read_since_write())
             )
         ):
             if interval is not None:
@@ -493,6 +506,11 @@ class SyncEngine:
         _LOGGER.debug("Pushed plan %s (%s)", plan_hash, trigger)
         self._set_status(STATUS_OK)
         return SyncResult(RESULT_PUSHED, f"plan sent ({trigger})", build=build)
+
+    def _read_since_write(self) -> bool:
+        """Whether site_info has been read since our last write (so it tells what stuck)."""
+        written, seen = self.memory.last_write_at, self._info_seen_at
+        return written is not None and seen is not None and seen > written
 
     def _write_failed(
         self, err: ApiError, build: PlanBuild, trigger: str, now: datetime

@@ -9,8 +9,8 @@ Times are wall-clock minutes of the site's own time zone; days are Monday=0 .. S
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 import hashlib
