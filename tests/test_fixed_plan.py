@@ -9,6 +9,10 @@ from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import ServiceValidationError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
@@ -16,10 +20,6 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.tesla_amber_sync.const import DOMAIN
 from custom_components.tesla_amber_sync.plan_templates import starter_plan
 from custom_components.tesla_amber_sync.validate import validate_tariff
-from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER
-from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.exceptions import ServiceValidationError
 
 from .conftest import entry_data
 from .fakes import SYDNEY, TESLEMETRY_TOKEN, FakeAmber, FakeTesla
@@ -449,7 +449,8 @@ async def test_editor_builds_a_seasonal_plan_and_saves_it(
     assert result["step_id"] == "plan_invalid"
     errors = result["description_placeholders"]["errors"]
     assert "31 March" in errors  # the day in no season
-    assert "Saturday" in errors and "Sunday" in errors  # weekends of Summer uncovered
+    assert "Saturday" in errors  # weekends of Summer uncovered
+    assert "Sunday" in errors
     result = await step(hass, result, {"next_step_id": "plan"})
     result = await step(hass, result, {"next_step_id": "season_pick"})
     result = await step(hass, result, {"season": "Summer"})

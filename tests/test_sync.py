@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
-from syrupy.assertion import SnapshotAssertion
-
-from custom_components.tesla_amber_sync.const import DOMAIN
-from custom_components.tesla_amber_sync.validate import validate_tariff
 from homeassistant.config_entries import SOURCE_REAUTH
 from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant
@@ -20,6 +15,12 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.tesla_amber_sync.const import DOMAIN
+from custom_components.tesla_amber_sync.validate import validate_tariff
 
 from .conftest import entry_data
 from .fakes import SYDNEY, FakeAmber, FakeTesla, default_price, product_json, user_tariff
@@ -148,7 +149,7 @@ async def test_one_push_per_interval_over_hours(
     await advance_to(hass, frozen, at(15, 20, 4, 55))
     writes = tesla.calls_to("/time_of_use_settings")
     assert len(writes) == 1 + 72
-    for previous, current in zip(writes, writes[1:], strict=False):
+    for previous, current in pairwise(writes):
         assert current.at - previous.at >= timedelta(minutes=4)
         assert current.body != previous.body
     for write in writes[1:]:
@@ -383,9 +384,8 @@ async def test_readback_mismatch_resent_then_reported(
 
     def tamper(plan: dict[str, Any]) -> dict[str, Any]:
         changed = dict(plan, energy_charges={"ALL": {"rates": {"ALL": 0}}, "Summer": {"rates": {}}})
-        changed["energy_charges"]["Summer"]["rates"] = {
-            k: 0.99 for k in plan["energy_charges"]["Summer"]["rates"]
-        }
+        rates = plan["energy_charges"]["Summer"]["rates"]
+        changed["energy_charges"]["Summer"]["rates"] = dict.fromkeys(rates, 0.99)
         return changed
 
     tesla.store_tariff = tamper
