@@ -57,14 +57,28 @@ async def test_power_and_battery(hass: HomeAssistant, loaded_entry: MockConfigEn
     assert state_value(hass, "sensor.home_powerwall_solar_power") == "4.21"
     assert state_value(hass, "sensor.home_powerwall_grid_power") == "-1.46"
     assert state_value(hass, "sensor.home_powerwall_home_load") == "1.25"
+    assert state_value(hass, "binary_sensor.home_powerwall_grid_connected") == "on"
+
+
+async def test_read_only_settings_without_a_battery(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    config_entry: MockConfigEntry,
+) -> None:
+    """Where the settings cannot be changed they show as diagnostic sensors."""
+    tesla.info["components"]["battery"] = False
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
     assert state_value(hass, "sensor.home_powerwall_backup_reserve") == "20.0"
     assert state_value(hass, "sensor.home_powerwall_operation_mode") == "autonomous"
-    assert state_value(hass, "binary_sensor.home_powerwall_grid_connected") == "on"
     ent_reg = er.async_get(hass)
     reserve = ent_reg.async_get("sensor.home_powerwall_backup_reserve")
     assert reserve is not None
     assert reserve.entity_category == "diagnostic"
     assert reserve.unique_id == f"{ENERGY_SITE_ID}_backup_reserve"
+    assert hass.states.get("number.home_powerwall_backup_reserve") is None
 
 
 async def test_devices(hass: HomeAssistant, loaded_entry: MockConfigEntry) -> None:
@@ -121,6 +135,7 @@ async def test_unknown_enum_values_never_crash(
 
     amber.mutate = novel
     tesla.info["default_real_mode"] = "quantum"
+    tesla.info["components"]["battery"] = False  # read-only sensors, not controls
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     await advance(hass, frozen, timedelta(minutes=10))

@@ -8,13 +8,20 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
+from .control_entities import remove_replaced_sensors
 from .data import TeslaAmberSyncConfigEntry
 from .demand_entities import remove_demand_entities
 from .removal import restore_on_removal
 from .runtime import async_build_runtime
 from .services import async_register_services
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR, Platform.SWITCH]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -35,12 +42,14 @@ async def async_setup_entry(hass: HomeAssistant, entry: TeslaAmberSyncConfigEntr
     else:
         remove_demand_entities(hass, entry)
 
+    remove_replaced_sensors(hass, entry)
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     entry.async_on_unload(entry.add_update_listener(_async_update_listener))
     if data.prices is not None:
         data.prices.start_schedule()
         entry.async_on_unload(data.prices.stop_schedule)
     await data.sync.async_start()
+    await data.controls.async_start()
     return True
 
 
@@ -54,6 +63,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: TeslaAmberSyncConfigEnt
     """Remove the entities; timers and listeners go with `async_on_unload`."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
     if unloaded:
+        await entry.runtime_data.controls.async_stop()
         await entry.runtime_data.sync.async_stop()
         if entry.runtime_data.demand is not None:
             await entry.runtime_data.demand.async_stop()

@@ -12,6 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .amber_coordinator import AmberCoordinator
 from .api.models import ChannelType
+from .control_entities import forced_mode_sensor
 from .data import TeslaAmberSyncConfigEntry
 from .demand_entities import demand_binary_sensors
 from .entity import TeslaAmberSyncEntity, amber_device, powerwall_device
@@ -71,7 +72,10 @@ async def async_setup_entry(
 ) -> None:
     """Create the entry's binary sensors."""
     data = entry.runtime_data
-    entities: list[BinarySensorEntity] = [GridConnectedSensor(data.live, entry)]
+    entities: list[BinarySensorEntity] = [
+        GridConnectedSensor(data.live, entry),
+        forced_mode_sensor(entry),
+    ]
     if data.prices is not None:
         entities.append(DemandWindowSensor(data.prices, entry))
     if data.demand is not None:

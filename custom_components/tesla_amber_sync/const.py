@@ -68,3 +68,9 @@ CONF_RESTORE_ON_REMOVE: Final = "restore_on_remove"
 DEFAULT_RESTORE_ON_REMOVE: Final = True
 # Fixed-rate plan (price_source fixed_plan): the plan JSON of plans.py, kept in the options.
 CONF_FIXED_PLAN: Final = "fixed_plan"
+# Negative-price actions (Amber entries).
+CONF_AVOID_PAID_EXPORTS: Final = "avoid_paid_exports"  # "off" | "never" | "pv_only"
+AVOID_EXPORT_CHOICES: Final = ("off", "never", "pv_only")
+CONF_CHARGE_ON_NEGATIVE: Final = "charge_on_negative"
+CONF_NEGATIVE_CHARGE_RESERVE: Final = "negative_charge_reserve"
+DEFAULT_NEGATIVE_CHARGE_RESERVE: Final = 100

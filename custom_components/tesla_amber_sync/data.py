@@ -14,6 +14,7 @@ from .plans import FixedPlan
 
 if TYPE_CHECKING:
     from .amber_coordinator import AmberCoordinator
+    from .controls import ControlManager
     from .demand_manager import DemandManager
     from .sync import SyncEngine
     from .tesla_coordinator import TeslaLiveCoordinator, TeslaSiteInfoCoordinator
@@ -36,6 +37,7 @@ class TeslaAmberSyncData:
     sync: SyncEngine = field(init=False)
     demand: DemandManager | None = None
     fixed_plan: FixedPlan | None = None  # price_source fixed_plan: the plan in force
+    controls: ControlManager = field(init=False)
 
 
 type TeslaAmberSyncConfigEntry = ConfigEntry[TeslaAmberSyncData]

@@ -18,14 +18,19 @@ from homeassistant.helpers.selector import (
 import voluptuous as vol
 
 from .const import (
+    AVOID_EXPORT_CHOICES,
+    CONF_AVOID_PAID_EXPORTS,
+    CONF_CHARGE_ON_NEGATIVE,
     CONF_FORECAST_SOURCE,
     CONF_LIVE_INTERVAL,
+    CONF_NEGATIVE_CHARGE_RESERVE,
     CONF_PRICE_SOURCE,
     CONF_RESTORE_ON_REMOVE,
     CONF_SPIKE_PROTECTION,
     CONF_TESLA_PROVIDER,
     DEFAULT_FORECAST_SOURCE,
     DEFAULT_LIVE_INTERVAL,
+    DEFAULT_NEGATIVE_CHARGE_RESERVE,
     DEFAULT_RESTORE_ON_REMOVE,
     DEFAULT_SPIKE_PROTECTION,
     FORECAST_SOURCES,
@@ -94,7 +99,7 @@ class TeslaAmberSyncOptionsFlow(PlanEditorMixin):
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Choose what to change."""
-        options = ["plan", "sync", "demand"] if self._fixed else ["sync", "demand"]
+        options = ["plan", "sync", "demand"] if self._fixed else ["sync", "demand", "battery"]
         return self.async_show_menu(step_id="init", menu_options=options)
 
     def _save(self, changes: dict[str, Any]) -> ConfigFlowResult:
@@ -134,6 +139,32 @@ class TeslaAmberSyncOptionsFlow(PlanEditorMixin):
             }
         )
         return self.async_show_form(step_id="sync", data_schema=schema)
+
+    async def async_step_battery(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """What to do while Amber prices are negative (levers a plan cannot express)."""
+        if user_input is not None:
+            user_input[CONF_NEGATIVE_CHARGE_RESERVE] = int(user_input[CONF_NEGATIVE_CHARGE_RESERVE])
+            return self._save(user_input)
+        options = self.config_entry.options
+        schema = vol.Schema(
+            {
+                vol.Required(
+                    CONF_AVOID_PAID_EXPORTS, default=options.get(CONF_AVOID_PAID_EXPORTS, "off")
+                ): _select(AVOID_EXPORT_CHOICES, CONF_AVOID_PAID_EXPORTS),
+                vol.Required(
+                    CONF_CHARGE_ON_NEGATIVE, default=options.get(CONF_CHARGE_ON_NEGATIVE, False)
+                ): BooleanSelector(),
+                vol.Required(
+                    CONF_NEGATIVE_CHARGE_RESERVE,
+                    default=options.get(
+                        CONF_NEGATIVE_CHARGE_RESERVE, DEFAULT_NEGATIVE_CHARGE_RESERVE
+                    ),
+                ): _number(0, 100, 1, "%"),
+            }
+        )
+        return self.async_show_form(step_id="battery", data_schema=schema)
 
     async def async_step_demand(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """The network's demand charge: rate, window, billing day, and how the plan shows it."""

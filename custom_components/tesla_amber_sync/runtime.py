@@ -22,6 +22,7 @@ from .const import (
     PRICE_SOURCE_AMBER,
     PROVIDER_TESLEMETRY,
 )
+from .controls import ControlManager
 from .coordinator_errors import translate
 from .data import TeslaAmberSyncConfigEntry, TeslaAmberSyncData
 from .demand import DemandConfig, DemandConfigError
@@ -123,4 +124,5 @@ async def async_build_runtime(
     data.sync = SyncEngine(hass, entry, data, source, SyncStore(hass, entry.entry_id))
     if demand is not None and demand.enabled:
         data.demand = DemandManager(hass, entry, data, demand, poll)
+    data.controls = ControlManager(hass, entry, data)
     return data

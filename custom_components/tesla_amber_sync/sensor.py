@@ -24,6 +24,7 @@ from .amber_coordinator import AmberCoordinator, AmberData
 from .api.models import SPIKE_STATUSES, ChannelType, LiveStatus, PriceInterval, SiteInfo
 from .api.tesla import OPERATION_MODES
 from .const import CONF_FORECAST_SOURCE, DEFAULT_FORECAST_SOURCE
+from .control_entities import replaces_sensor
 from .data import TeslaAmberSyncConfigEntry
 from .demand_entities import demand_sensors
 from .entity import TeslaAmberSyncEntity, amber_device, powerwall_device
@@ -310,7 +311,11 @@ async def async_setup_entry(
     if data.fixed_plan is not None:
         entities.extend(fixed_plan_sensors(entry, data.fixed_plan))
     entities.extend(LiveSensor(data.live, entry, d, device) for d in LIVE_SENSORS)
-    entities.extend(SiteInfoSensor(data.site_info, entry, d, device) for d in SITE_INFO_SENSORS)
+    entities.extend(
+        SiteInfoSensor(data.site_info, entry, d, device)
+        for d in SITE_INFO_SENSORS
+        if not replaces_sensor(entry, d.key)
+    )
     if data.demand is not None:
         entities.extend(demand_sensors(data.demand, entry))
     entities.append(SyncStatusSensor(data.sync, entry))

@@ -16,8 +16,10 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import config_validation as cv
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
+from .battery_settings import FORCED_CHARGE, FORCED_DISCHARGE
 from .const import CONF_FIXED_PLAN, CONF_PRICE_SOURCE, DOMAIN, PRICE_SOURCE_FIXED
 from .data import TeslaAmberSyncConfigEntry
 from .plan_source import PlanUnavailableError
@@ -33,6 +35,11 @@ SERVICE_RESTORE_ORIGINAL: Final = "restore_original_plan"
 SERVICE_EXPORT_PLAN: Final = "export_plan"
 SERVICE_IMPORT_PLAN: Final = "import_plan"
 ATTR_PLAN: Final = "plan"
+SERVICE_FORCE_DISCHARGE: Final = "force_discharge"
+SERVICE_FORCE_CHARGE: Final = "force_charge"
+SERVICE_RESTORE_NORMAL: Final = "restore_normal"
+ATTR_DURATION: Final = "duration"
+ATTR_TARGET_RESERVE: Final = "target_reserve"
 
 ENTRY_SCHEMA = vol.Schema({vol.Optional(ATTR_CONFIG_ENTRY_ID): cv.string})
 
@@ -79,9 +86,18 @@ def _respond(call: ServiceCall, result: SyncResult) -> ServiceResponse:
     return result.as_response() if call.return_response else None
 
 
+def _not_forced(entry: TeslaAmberSyncConfigEntry) -> None:
+    """Normal syncing is paused while a forced mode runs."""
+    if entry.runtime_data.sync.forced:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="forced_mode_active"
+        )
+
+
 async def _sync_now(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Fresh data from Amber and Tesla, then build and push."""
     entry = resolve_entry(hass, call)
+    _not_forced(entry)
     data = entry.runtime_data
     refreshes = [data.site_info.async_refresh()]
     if data.prices is not None:
@@ -93,6 +109,7 @@ async def _sync_now(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
 async def _sync_tou(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Build from the data already held and push."""
     entry = resolve_entry(hass, call)
+    _not_forced(entry)
     return _respond(call, await entry.runtime_data.sync.async_push("sync_tou_schedule"))
 
 
@@ -157,6 +174,40 @@ async def _import_plan(hass: HomeAssistant, call: ServiceCall) -> ServiceRespons
     return response if call.return_response else None
 
 
+async def _force(hass: HomeAssistant, call: ServiceCall, kind: str) -> ServiceResponse:
+    entry = resolve_entry(hass, call)
+    controls = entry.runtime_data.controls
+    result = await controls.async_start_forced(
+        kind, call.data[ATTR_DURATION], call.data.get(ATTR_TARGET_RESERVE)
+    )
+    forced = controls.forced
+    assert forced is not None
+    response: dict[str, Any] = {
+        **result.as_response(),
+        "mode": kind,
+        "ends_at": dt_util.as_local(forced.end).isoformat(),
+    }
+    return response if call.return_response else None
+
+
+async def _force_discharge(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Export for a while: a plan that makes it the obvious choice, and the settings it needs."""
+    return await _force(hass, call, FORCED_DISCHARGE)
+
+
+async def _force_charge(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """Charge from the grid for a while, up to the target reserve."""
+    return await _force(hass, call, FORCED_CHARGE)
+
+
+async def _restore_normal(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """End a forced mode early: settings back, normal syncing resumes."""
+    entry = resolve_entry(hass, call)
+    ended = await entry.runtime_data.controls.async_end_forced("restore_normal")
+    response: dict[str, Any] = {"ended": ended}
+    return response if call.return_response else None
+
+
 async def _restore_original(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Put back the plan the Powerwall had before our first write; auto-sync turns off."""
     entry = resolve_entry(hass, call)
@@ -172,9 +223,20 @@ SERVICES: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
     SERVICE_RESTORE_ORIGINAL: (_restore_original, SupportsResponse.OPTIONAL),
     SERVICE_EXPORT_PLAN: (_export_plan, SupportsResponse.ONLY),
     SERVICE_IMPORT_PLAN: (_import_plan, SupportsResponse.OPTIONAL),
+    SERVICE_FORCE_DISCHARGE: (_force_discharge, SupportsResponse.OPTIONAL),
+    SERVICE_FORCE_CHARGE: (_force_charge, SupportsResponse.OPTIONAL),
+    SERVICE_RESTORE_NORMAL: (_restore_normal, SupportsResponse.OPTIONAL),
 }
+DURATION = vol.All(vol.Coerce(int), vol.Range(min=15, max=240))
 SCHEMAS: Final[dict[str, vol.Schema]] = {
     SERVICE_IMPORT_PLAN: ENTRY_SCHEMA.extend({vol.Required(ATTR_PLAN): dict}),
+    SERVICE_FORCE_DISCHARGE: ENTRY_SCHEMA.extend({vol.Required(ATTR_DURATION): DURATION}),
+    SERVICE_FORCE_CHARGE: ENTRY_SCHEMA.extend(
+        {
+            vol.Required(ATTR_DURATION): DURATION,
+            vol.Optional(ATTR_TARGET_RESERVE): vol.All(vol.Coerce(int), vol.Range(0, 100)),
+        }
+    ),
 }
 
 

@@ -8,6 +8,7 @@ from homeassistant.components.switch import SwitchEntity, SwitchEntityDescriptio
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
+from .control_entities import control_switches
 from .data import TeslaAmberSyncConfigEntry
 from .sync import SyncEngine
 from .sync_entity import PushedEntity
@@ -43,12 +44,10 @@ async def async_setup_entry(
 ) -> None:
     """Create the switch."""
     engine = entry.runtime_data.sync
-    async_add_entities(
-        [
-            AutoSyncSwitch(
-                engine,
-                entry,
-                SwitchEntityDescription(key="auto_sync", translation_key="auto_sync"),
-            )
-        ]
-    )
+    entities: list[SwitchEntity] = [
+        AutoSyncSwitch(
+            engine, entry, SwitchEntityDescription(key="auto_sync", translation_key="auto_sync")
+        )
+    ]
+    entities.extend(control_switches(entry))
+    async_add_entities(entities)

@@ -58,6 +58,7 @@ STATUS_WAITING: Final = "waiting_rate_limit"
 STATUS_FAILED: Final = "failed"
 STATUS_PRICES_UNAVAILABLE: Final = "prices_unavailable"
 STATUS_DISABLED: Final = "disabled"
+STATUS_FORCED: Final = "forced_mode"
 STATUSES: Final = (
     STATUS_OK,
     STATUS_UNCHANGED,
@@ -65,6 +66,7 @@ STATUSES: Final = (
     STATUS_FAILED,
     STATUS_PRICES_UNAVAILABLE,
     STATUS_DISABLED,
+    STATUS_FORCED,
 )
 
 # action results
@@ -140,6 +142,8 @@ class SyncEngine:
         self._prices_bad_since: datetime | None = None
         self._writes_failing_since: datetime | None = None
         self._blocked_until: datetime | None = None  # Tesla asked us to wait (429)
+        # A forced charge/discharge: its plan replaces the source's until it ends.
+        self.override: Callable[[datetime], PlanBuild] | None = None
         self._stopped = False
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -164,9 +168,40 @@ class SyncEngine:
         self._set_status(STATUS_DISABLED if not self.auto_sync else self.view.status)
         self._kick()
 
+    @property
+    def forced(self) -> bool:
+        """A forced mode has paused normal syncing."""
+        return self.override is not None
+
+    async def async_set_override(
+        self, builder: Callable[[datetime], PlanBuild], reason: str
+    ) -> SyncResult:
+        """Pause normal syncing and push the forced plan (through the same gate)."""
+        self.override = builder
+        self._cancel_deadline()
+        clear_issue(self.hass, ISSUE_NOT_AUTONOMOUS, self.entry.entry_id)
+        self._set_status(STATUS_FORCED)
+        return await self.async_push(reason)
+
+    @callback
+    def clear_override(self) -> None:
+        """Hand back to normal syncing: a fresh plan from current prices (or the fixed plan)."""
+        self.override = None
+        self._set_status(STATUS_DISABLED if not self.auto_sync else None)
+        self._resend = True  # whatever the forced plan left, the next build must go out
+        if self.auto_sync:
+            prices = self.data.prices
+            interval = prices.data.interval_start if prices and prices.data else None
+            self.hass.async_create_task(
+                self.async_push("forced mode ended", interval=interval),
+                "tesla_amber_sync hand back",
+            )
+
     @callback
     def _kick(self) -> None:
         """Make the decision the current state calls for."""
+        if self.forced:
+            return
         if self.source.follows_prices:
             self._on_prices()
         elif self.auto_sync and not self._stopped:
@@ -203,6 +238,8 @@ class SyncEngine:
 
     @callback
     def _set_status(self, status: str | None, *, error: str | None = None) -> None:
+        if self.forced and status in (None, STATUS_OK, STATUS_UNCHANGED, STATUS_WAITING):
+            status = STATUS_FORCED  # failures still show; routine outcomes say "forced"
         self.view.status = status
         if error is not None:
             self.view.last_error = error
@@ -250,7 +287,11 @@ class SyncEngine:
             return
         self._held_hash = fingerprint(info.tariff) if info.tariff else None
         self._info_seen_at = dt_util.utcnow()
-        if self.auto_sync and info.default_real_mode not in (None, "autonomous"):
+        if (
+            self.auto_sync
+            and not self.forced
+            and info.default_real_mode not in (None, "autonomous")
+        ):
             raise_issue(
                 self.hass,
                 ISSUE_NOT_AUTONOMOUS,
@@ -269,6 +310,8 @@ class SyncEngine:
         if self._stopped:
             return
         now = dt_util.utcnow()
+        if self.forced:
+            return  # the forced plan stands until it ends
         if not self.source.prices_fresh(now):
             self._prices_bad(now, "Amber prices are not available")
             return
@@ -320,7 +363,7 @@ class SyncEngine:
     def _watchdog(self, _now: datetime) -> None:
         """Time-based conditions: stale prices, long failures, the 2-hour restore."""
         now = dt_util.utcnow()
-        if not self.source.prices_fresh(now):
+        if not self.forced and not self.source.prices_fresh(now):
             self._prices_bad(now, "Amber prices are not available")
         if (
             self._writes_failing_since is not None
@@ -412,7 +455,7 @@ class SyncEngine:
             now = dt_util.utcnow()
             self.view.last_attempt = now
             try:
-                build = self.source.build(now)
+                build = self.override(now) if self.override else self.source.build(now)
             except PlanUnavailableError as err:
                 self._prices_bad(now, str(err))
                 self._notify()
