@@ -1,0 +1,426 @@
+"""Run the real integration in a real Home Assistant with simulated time (`bench/replay.py`).
+
+Home Assistant comes from pytest-homeassistant-custom-component's test utilities, used outside
+pytest: `async_test_home_assistant`, mocked storage, `AiohttpClientMocker` with the fakes of
+`replay_fakes`, and freezegun for the clock. Time does not tick by itself: the harness jumps the
+frozen clock straight to the next scheduled timer of the event loop, lets the loop run everything
+that is due (the way a real loop would, in its own order), and repeats. So every timer fires at
+its own instant, simulated network round trips included, and a week replays in minutes.
+"""
+
+from __future__ import annotations
+
+# The test utilities' plugin swaps Home Assistant's clock functions for ones freezegun can move (and
+# prepares the recorder). That must happen before anything imports Home Assistant: import it first.
+import pytest_homeassistant_custom_component.plugins  # noqa: F401
+
+# isort: split
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+import gc
+import logging
+import math
+import sys
+import time
+from typing import Any
+from unittest.mock import Mock, patch
+
+import freezegun
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant import loader, util as ha_util
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import event as event_helper, frame, issue_registry as ir
+from homeassistant.util import dt as dt_util
+from homeassistant.util.async_ import get_scheduled_timer_handles
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_test_home_assistant,
+    mock_storage,
+)
+from pytest_homeassistant_custom_component.plugins import (
+    HAFakeDatetime,
+    ha_datetime_to_fakedatetime,
+)
+from pytest_homeassistant_custom_component.test_util.aiohttp import mock_aiohttp_client
+
+from bench.replay_fakes import (
+    AMBER_TOKEN,
+    ENERGY_SITE_ID,
+    SITE_NAME,
+    TESLEMETRY_TOKEN,
+    Clouds,
+)
+from custom_components.tesla_amber_sync.const import (
+    CONF_AMBER_SITE_ID,
+    CONF_AMBER_TOKEN,
+    CONF_ENERGY_SITE_ID,
+    CONF_PRICE_SOURCE,
+    CONF_TESLA_PROVIDER,
+    CONF_TESLEMETRY_TOKEN,
+    DOMAIN,
+    PRICE_SOURCE_AMBER,
+    PROVIDER_TESLEMETRY,
+)
+
+HA_TIME_ZONE = "Australia/Sydney"
+MAX_STEPS_AT_ONE_INSTANT = 10_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+INTEGRATION_LOGGER = "custom_components.tesla_amber_sync"
+
+
+def real_seconds() -> float:
+    """Wall-clock seconds that freezegun leaves alone."""
+    return float(freezegun.api.real_perf_counter())  # type: ignore[attr-defined]
+
+
+def install_freezegun_fixes() -> None:
+    """What the pytest plugin does before each test: fold-aware fake datetimes (DST matters)."""
+    freezegun.api.datetime_to_fakedatetime = ha_datetime_to_fakedatetime  # type: ignore[attr-defined]
+    freezegun.api.FakeDatetime = HAFakeDatetime  # type: ignore[attr-defined]
+
+
+# Our own code (the integration, the simulator, the bench) gets real datetime classes back while
+# time is frozen: freezegun's datetime subclass makes date arithmetic several times slower, which
+# would be charged to the integration's CPU figures. Time itself stays frozen because the
+# integration reads it only through Home Assistant's `dt_util.utcnow`, patched below.
+OWN_MODULES = ("custom_components.", "simulator", "bench.")
+
+
+def own_modules_real_datetimes() -> None:
+    """Undo freezegun's datetime/date replacement in our own modules (call after imports)."""
+    real_datetime = freezegun.api.real_datetime  # type: ignore[attr-defined]
+    real_date = freezegun.api.real_date  # type: ignore[attr-defined]
+    for name, module in list(sys.modules.items()):
+        if module is None or not name.startswith(OWN_MODULES):
+            continue
+        for attr, value in list(vars(module).items()):
+            if not isinstance(value, type):
+                continue
+            if issubclass(value, real_datetime):
+                if value is not real_datetime:
+                    setattr(module, attr, real_datetime)
+            elif issubclass(value, real_date) and value is not real_date:
+                setattr(module, attr, real_date)
+
+
+@contextmanager
+def real_datetime_clock() -> Iterator[None]:
+    """Home Assistant's `utcnow` returns plain datetimes at the frozen time."""
+    real_datetime = freezegun.api.real_datetime  # type: ignore[attr-defined]
+
+    def utcnow() -> datetime:
+        return real_datetime.fromtimestamp(time.time(), UTC)  # type: ignore[no-any-return]
+
+    with (
+        patch.object(dt_util, "utcnow", utcnow),
+        patch.object(ha_util, "utcnow", utcnow),
+        patch.object(event_helper, "time_tracker_utcnow", utcnow),
+    ):
+        own_modules_real_datetimes()
+        yield
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One jump of the clock: when, CPU the loop spent (fakes excluded), what the fakes saw."""
+
+    at: float
+    cpu: float
+    ops: tuple[str, ...]
+
+
+@dataclass
+class ReplayRun:
+    """Everything the replay recorded; `replay_metrics` turns it into figures."""
+
+    start: datetime
+    end: datetime
+    clouds: Clouds
+    steps: list[Step] = field(default_factory=list)
+    log_records: list[tuple[str, str, str]] = field(default_factory=list)  # level, logger, text
+    loop_errors: list[str] = field(default_factory=list)
+    issues: list[str] = field(default_factory=list)
+    entry_state: str = ""
+    unload_ok: bool = False
+    wall_seconds: float = 0.0
+    full_collections: int = 0  # full GCs during the replay (their CPU is left out)
+
+
+class _Collect(logging.Handler):
+    """Keeps warnings and errors for the report."""
+
+    def __init__(self, sink: list[tuple[str, str, str]]) -> None:
+        super().__init__(logging.WARNING)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append((record.levelname, record.name, record.getMessage()))
+
+
+def entry_data(site_id: str) -> dict[str, Any]:
+    """The entry the wizard creates for Amber + Teslemetry."""
+    return {
+        CONF_PRICE_SOURCE: PRICE_SOURCE_AMBER,
+        CONF_AMBER_TOKEN: AMBER_TOKEN,
+        CONF_AMBER_SITE_ID: site_id,
+        CONF_TESLA_PROVIDER: PROVIDER_TESLEMETRY,
+        CONF_TESLEMETRY_TOKEN: TESLEMETRY_TOKEN,
+        CONF_ENERGY_SITE_ID: ENERGY_SITE_ID,
+    }
+
+
+@contextmanager
+def network_patches() -> Iterator[None]:
+    """What the test plugin patches for every test: no real network interfaces or source IP."""
+    adapter = Mock(
+        nice_name="eth0",
+        ips=[Mock(is_IPv6=False, ip="10.10.10.10", network_prefix=24)],
+        index=0,
+    )
+    loaded = {
+        "auto": True,
+        "default": True,
+        "enabled": True,
+        "index": 0,
+        "ipv4": [{"address": "10.10.10.10", "network_prefix": 24}],
+        "ipv6": [],
+        "name": "eth0",
+    }
+    with (
+        patch("homeassistant.components.network.util.ifaddr.get_adapters", return_value=[adapter]),
+        patch("homeassistant.components.network.async_get_loaded_adapters", return_value=[loaded]),
+        patch(
+            "homeassistant.components.network.util.async_get_source_ip",
+            return_value="10.10.10.10",
+        ),
+    ):
+        yield
+
+
+@asynccontextmanager
+async def home_assistant(clouds: Clouds) -> AsyncIterator[tuple[HomeAssistant, MockConfigEntry]]:
+    """A test Home Assistant in Sydney time with the fakes and an entry, not yet set up."""
+    with mock_storage(), mock_aiohttp_client() as mocker, network_patches():
+        async with async_test_home_assistant() as hass:
+            frame.async_setup(hass)
+            hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # load custom_components/
+            await hass.config.async_set_time_zone(HA_TIME_ZONE)
+            clouds.register(mocker)
+            entry = MockConfigEntry(
+                domain=DOMAIN,
+                title=SITE_NAME,
+                unique_id=str(ENERGY_SITE_ID),
+                data=entry_data(clouds.site.id),
+                options={},
+            )
+            entry.add_to_hass(hass)
+            try:
+                yield hass, entry
+            finally:
+                if entry.state is ConfigEntryState.LOADED:
+                    await hass.config_entries.async_unload(entry.entry_id)
+                await hass.async_stop(force=True)
+
+
+class FullCollections:
+    """CPU spent in full (generation 2) garbage collections.
+
+    A full collection walks every object in the process, and most of them are the harness's own
+    (call logs, the price model's caches), so its cost says nothing about the integration and is
+    left out of the integration's CPU figures; the count is reported.
+    """
+
+    cpu = 0.0
+    count = 0
+    _began = 0.0
+
+    @classmethod
+    def callback(cls, phase: str, info: dict[str, Any]) -> None:
+        """gc.callbacks hook."""
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            cls._began = time.process_time()
+        else:
+            cls.cpu += time.process_time() - cls._began
+            cls.count += 1
+
+
+if FullCollections.callback not in gc.callbacks:
+    gc.callbacks.append(FullCollections.callback)
+
+
+def excluded_cpu(clouds: Clouds) -> float:
+    """CPU seconds so far that are not the integration's: the fakes and full collections."""
+    return clouds.cpu + FullCollections.cpu
+
+
+def next_timer(loop: asyncio.AbstractEventLoop) -> float | None:
+    """When the loop's earliest live timer is due (loop time = frozen POSIX time)."""
+    return min(
+        (h.when() for h in get_scheduled_timer_handles(loop) if not h.cancelled()),
+        default=None,
+    )
+
+
+def track_executor_jobs(loop: asyncio.AbstractEventLoop) -> set[asyncio.Future[Any]]:
+    """Keep a set of the loop's unfinished executor jobs (imports, file access at setup)."""
+    pending: set[asyncio.Future[Any]] = getattr(loop, "_bench_executor_jobs", set())
+    if hasattr(loop, "_bench_executor_jobs"):
+        return pending
+    original = loop.run_in_executor
+
+    def run_in_executor(executor: Any, func: Any, *args: Any) -> asyncio.Future[Any]:
+        future = original(executor, func, *args)
+        pending.add(future)
+        future.add_done_callback(pending.discard)
+        return future
+
+    loop.run_in_executor = run_in_executor  # type: ignore[method-assign]
+    loop._bench_executor_jobs = pending  # type: ignore[attr-defined]
+    return pending
+
+
+async def settle(loop: asyncio.AbstractEventLoop) -> None:
+    """Let the loop run until nothing is ready at this instant (due timers included).
+
+    `hass.async_block_till_done` would wait for tasks sleeping until a later instant, which with
+    a frozen clock never comes; this only drains what can run now. Work in executor threads takes
+    real time and is waited for before the clock may move.
+    """
+    ready = loop._ready  # type: ignore[attr-defined]
+    jobs = track_executor_jobs(loop)
+    for _ in range(MAX_STEPS_AT_ONE_INSTANT):
+        await asyncio.sleep(0)
+        if not ready:
+            await asyncio.sleep(0)  # timers that fell due in that pass are queued after us
+            if not ready:
+                if not jobs:
+                    return
+                await asyncio.wait(list(jobs))
+    raise RuntimeError("the event loop does not settle at one instant")
+
+
+async def step_to(
+    loop: asyncio.AbstractEventLoop, freezer: FrozenDateTimeFactory, when: float, clouds: Clouds
+) -> tuple[float, tuple[str, ...]]:
+    """Move the clock to `when`, run what is due; CPU used (fakes excluded) and calls served."""
+    # Just past `when`: at POSIX-scale loop times the loop's clock resolution rounds away, so a
+    # timer is only due once the clock has moved beyond it.
+    freezer.move_to(EPOCH + timedelta(microseconds=math.floor(when * 1_000_000) + 1))
+    calls_before = len(clouds.calls)
+    excluded_before = excluded_cpu(clouds)
+    began = time.process_time()
+    await settle(loop)
+    cpu = time.process_time() - began - (excluded_cpu(clouds) - excluded_before)
+    return cpu, tuple(c.op for c in clouds.calls[calls_before:])
+
+
+async def drive(
+    loop: asyncio.AbstractEventLoop,
+    freezer: FrozenDateTimeFactory,
+    clouds: Clouds,
+    awaited: asyncio.Future[Any],
+    steps: list[Step] | None = None,
+) -> None:
+    """Move simulated time on (timer by timer) until `awaited` is done.
+
+    What is awaited may wait for simulated round trips, which only end when the clock moves.
+    """
+    began = time.process_time()
+    excluded_before = excluded_cpu(clouds)
+    calls_before = len(clouds.calls)
+    at = time.time()
+    await settle(loop)
+    if steps is not None:
+        steps.append(
+            Step(
+                at,
+                time.process_time() - began - (excluded_cpu(clouds) - excluded_before),
+                tuple(c.op for c in clouds.calls[calls_before:]),
+            )
+        )
+    while not awaited.done():
+        when = next_timer(loop)
+        if when is None:
+            raise RuntimeError("waiting for something no timer will bring")
+        now = time.time()
+        cpu, ops = await step_to(loop, freezer, max(when, now), clouds)
+        if steps is not None:
+            steps.append(Step(max(when, now), cpu, ops))
+
+
+async def replay(clouds: Clouds, start: datetime, end: datetime) -> ReplayRun:
+    """Set the entry up at `start` and let time run to `end`, timer by timer."""
+    run = ReplayRun(start=start, end=end, clouds=clouds)
+    collector = _Collect(run.log_records)
+    logging.getLogger().addHandler(collector)
+    wall = real_seconds()
+    collections = FullCollections.count
+    try:
+        with freezegun.freeze_time(start) as freezer, real_datetime_clock():
+            loop = asyncio.get_running_loop()
+            previous_handler = loop.get_exception_handler()
+
+            def on_error(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+                run.loop_errors.append(str(context.get("exception") or context.get("message")))
+
+            loop.set_exception_handler(on_error)
+            try:
+                async with home_assistant(clouds) as (hass, entry):
+                    setup = asyncio.ensure_future(hass.config_entries.async_setup(entry.entry_id))
+                    await drive(loop, freezer, clouds, setup, run.steps)
+                    if not setup.result():
+                        raise RuntimeError(f"setting up the entry failed: {entry.state}")
+                    own_modules_real_datetimes()  # platforms imported during the setup
+                    end_ts = end.timestamp()
+                    while (when := next_timer(loop)) is not None and when <= end_ts:
+                        now = time.time()  # frozen
+                        cpu, ops = await step_to(loop, freezer, max(when, now), clouds)
+                        run.steps.append(Step(max(when, now), cpu, ops))
+                    freezer.move_to(end)
+                    await settle(loop)
+                    run.entry_state = str(entry.state)
+                    run.issues = sorted(
+                        issue_id
+                        for (domain, issue_id) in ir.async_get(hass).issues
+                        if domain == DOMAIN
+                    )
+                    unload = asyncio.ensure_future(hass.config_entries.async_unload(entry.entry_id))
+                    await drive(loop, freezer, clouds, unload)
+                    run.unload_ok = unload.result()
+            finally:
+                loop.set_exception_handler(previous_handler)
+    finally:
+        logging.getLogger().removeHandler(collector)
+        run.wall_seconds = real_seconds() - wall
+        run.full_collections = FullCollections.count - collections
+    return run
+
+
+async def time_setups(clouds_factory: Any, at: datetime, runs: int) -> list[float]:
+    """Wall seconds of `async_setup(entry_id)` against the fakes, each in a fresh Home Assistant.
+
+    The first run also imports the integration and its platforms (a cold start).
+    """
+    seconds: list[float] = []
+    with freezegun.freeze_time(at) as freezer, real_datetime_clock():
+        loop = asyncio.get_running_loop()
+        for _ in range(runs):
+            clouds: Clouds = clouds_factory()
+            async with home_assistant(clouds) as (hass, entry):
+                setup = asyncio.ensure_future(hass.config_entries.async_setup(entry.entry_id))
+                began = real_seconds()
+                await drive(loop, freezer, clouds, setup)
+                seconds.append(real_seconds() - began)
+                if not setup.result():
+                    raise RuntimeError(f"setting up the entry failed: {entry.state}")
+                # Let the first push's simulated round trips finish before unloading.
+                settled = asyncio.ensure_future(hass.async_block_till_done())
+                await drive(loop, freezer, clouds, settled)
+    return seconds
