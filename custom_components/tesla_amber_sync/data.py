@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .amber_coordinator import AmberCoordinator
     from .controls import ControlManager
     from .demand_manager import DemandManager
+    from .energy_coordinator import TeslaEnergyCoordinator
     from .sync import SyncEngine
     from .tesla_coordinator import TeslaLiveCoordinator, TeslaSiteInfoCoordinator
 
@@ -38,6 +39,7 @@ class TeslaAmberSyncData:
     demand: DemandManager | None = None
     fixed_plan: FixedPlan | None = None  # price_source fixed_plan: the plan in force
     controls: ControlManager = field(init=False)
+    energy: TeslaEnergyCoordinator = field(init=False)
 
 
 type TeslaAmberSyncConfigEntry = ConfigEntry[TeslaAmberSyncData]

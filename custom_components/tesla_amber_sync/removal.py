@@ -28,7 +28,8 @@ async def restore_on_removal(hass: HomeAssistant, entry: ConfigEntry) -> None:
     store = SyncStore(hass, entry.entry_id)
     memory = await store.async_load()
     await store.async_remove()
-    await Store[dict[str, object]](hass, 1, f"{DOMAIN}.demand.{entry.entry_id}").async_remove()
+    for kind in ("demand", "energy", "controls"):
+        await Store[dict[str, object]](hass, 1, f"{DOMAIN}.{kind}.{entry.entry_id}").async_remove()
     original = memory.original_plan
     if original is None or not entry.options.get(CONF_RESTORE_ON_REMOVE, DEFAULT_RESTORE_ON_REMOVE):
         return

@@ -27,6 +27,7 @@ from .coordinator_errors import translate
 from .data import TeslaAmberSyncConfigEntry, TeslaAmberSyncData
 from .demand import DemandConfig, DemandConfigError
 from .demand_manager import DemandManager
+from .energy_coordinator import TeslaEnergyCoordinator
 from .fixed_plan_source import FixedPlanSource, read_plan
 from .issues import ISSUE_AMBER_SITE_GONE, raise_issue
 from .options_flow import live_interval
@@ -103,6 +104,7 @@ async def async_build_runtime(
         data.amber, data.amber_site = amber, amber_site
         data.prices = AmberCoordinator(hass, entry, amber, amber_site)
 
+    data.energy = TeslaEnergyCoordinator(hass, entry, tesla, site_id, info)
     await asyncio.gather(
         *(
             coordinator.async_config_entry_first_refresh()
@@ -110,6 +112,8 @@ async def async_build_runtime(
             if coordinator is not None
         )
     )
+    # Energy totals are not needed to run: a failure leaves the meters unavailable, not the entry.
+    await data.energy.async_refresh()
 
     demand = demand_config(entry)
     source: PlanSource

@@ -27,6 +27,7 @@ from .const import CONF_FORECAST_SOURCE, DEFAULT_FORECAST_SOURCE
 from .control_entities import replaces_sensor
 from .data import TeslaAmberSyncConfigEntry
 from .demand_entities import demand_sensors
+from .energy_sensors import energy_sensors
 from .entity import TeslaAmberSyncEntity, amber_device, powerwall_device
 from .fixed_sensors import fixed_plan_sensors
 from .pricing import interval_price
@@ -318,6 +319,7 @@ async def async_setup_entry(
     )
     if data.demand is not None:
         entities.extend(demand_sensors(data.demand, entry))
+    entities.extend(energy_sensors(entry))
     entities.append(SyncStatusSensor(data.sync, entry))
     entities.append(TariffSensor(data.sync, entry))
     async_add_entities(entities)

@@ -21,6 +21,7 @@ import voluptuous as vol
 
 from .battery_settings import FORCED_CHARGE, FORCED_DISCHARGE
 from .const import CONF_FIXED_PLAN, CONF_PRICE_SOURCE, DOMAIN, PRICE_SOURCE_FIXED
+from .dashboard import build_view
 from .data import TeslaAmberSyncConfigEntry
 from .plan_source import PlanUnavailableError
 from .plans import PlanError, load_plan, validate_plan
@@ -38,6 +39,7 @@ ATTR_PLAN: Final = "plan"
 SERVICE_FORCE_DISCHARGE: Final = "force_discharge"
 SERVICE_FORCE_CHARGE: Final = "force_charge"
 SERVICE_RESTORE_NORMAL: Final = "restore_normal"
+SERVICE_DASHBOARD: Final = "dashboard"
 ATTR_DURATION: Final = "duration"
 ATTR_TARGET_RESERVE: Final = "target_reserve"
 
@@ -208,6 +210,13 @@ async def _restore_normal(hass: HomeAssistant, call: ServiceCall) -> ServiceResp
     return response if call.return_response else None
 
 
+async def _dashboard(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
+    """A Lovelace view for the entry, with its real entity ids."""
+    entry = resolve_entry(hass, call)
+    response: dict[str, Any] = {"view": build_view(hass, entry)}
+    return response
+
+
 async def _restore_original(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """Put back the plan the Powerwall had before our first write; auto-sync turns off."""
     entry = resolve_entry(hass, call)
@@ -226,6 +235,7 @@ SERVICES: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
     SERVICE_FORCE_DISCHARGE: (_force_discharge, SupportsResponse.OPTIONAL),
     SERVICE_FORCE_CHARGE: (_force_charge, SupportsResponse.OPTIONAL),
     SERVICE_RESTORE_NORMAL: (_restore_normal, SupportsResponse.OPTIONAL),
+    SERVICE_DASHBOARD: (_dashboard, SupportsResponse.ONLY),
 }
 DURATION = vol.All(vol.Coerce(int), vol.Range(min=15, max=240))
 SCHEMAS: Final[dict[str, vol.Schema]] = {
