@@ -48,7 +48,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
-VIEWPORT = {"width": 1280, "height": 900}
+VIEWPORT_WIDTH, VIEWPORT_HEIGHT = 1280, 900
+TALL_HEIGHT = 1500  # device pages
 BRAND_ICONS = REPO / "custom_components" / "tesla_amber_sync" / "brand"
 
 
@@ -94,6 +95,19 @@ def require(ok: bool, reason: str) -> None:
     pytest.fail(f"{reason}. Set {OPTIONAL_ENV}=1 to skip this test instead.", pytrace=False)
 
 
+def check_prerequisites() -> None:
+    """Chromium, Playwright and Home Assistant's frontend, before anything is started."""
+    require(CHROMIUM.is_file(), f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
+    require(
+        importlib.util.find_spec("playwright") is not None,
+        "Playwright is not installed: pip install -r requirements_e2e.txt",
+    )
+    require(
+        importlib.util.find_spec("hass_frontend") is not None,
+        "Home Assistant's frontend is not installed: pip install -r requirements_e2e.txt",
+    )
+
+
 def _load_libc() -> Any:
     try:
         return ctypes.CDLL(None, use_errno=True)
@@ -133,10 +147,7 @@ def _alive(pid: int) -> bool:
 @pytest.fixture
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The simulator and an onboarded Home Assistant; the demo's state file as a dict."""
-    require(
-        importlib.util.find_spec("hass_frontend") is not None,
-        "Home Assistant's frontend is not installed: pip install -r requirements_e2e.txt",
-    )
+    check_prerequisites()
     root = tmp_path_factory.mktemp("e2e-stack")
     state_file = root / "state.json"
     output = root / "demo.out"
@@ -156,6 +167,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
                 str(state_file),
             ],
             cwd=REPO,
+            # pytest-cov would follow the children (COV_CORE_*): Home Assistant would then record
+            # coverage of the integration under the temporary folder, and the combined report
+            # would name files that no longer exist.
+            env={k: v for k, v in os.environ.items() if not k.startswith("COV_CORE_")},
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -213,11 +228,6 @@ def _stop_stack(proc: subprocess.Popen[bytes], state: dict[str, Any], output: Pa
 @pytest.fixture
 def page(stack: dict[str, Any]) -> Generator[Any]:
     """A fresh headless Chromium page (new profile), with a blocked outside world."""
-    require(CHROMIUM.is_file(), f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)")
-    require(
-        importlib.util.find_spec("playwright") is not None,
-        "Playwright is not installed: pip install -r requirements_e2e.txt",
-    )
     from playwright.sync_api import Route, sync_playwright
 
     def brands(route: Route) -> None:
@@ -243,7 +253,7 @@ def page(stack: dict[str, Any]) -> Generator[Any]:
             executable_path=str(CHROMIUM),
             args=CHROMIUM_ARGS,
             headless=True,
-            viewport=VIEWPORT,
+            viewport={"width": VIEWPORT_WIDTH, "height": VIEWPORT_HEIGHT},
             locale="en-AU",
             timezone_id="Australia/Sydney",
         )
@@ -276,10 +286,17 @@ def shot(page: Any) -> Callable[..., Path]:
     for old in SCREENSHOTS.glob("*.png"):
         old.unlink()
 
-    def take(name: str, *, full_page: bool = False) -> Path:
+    def take(name: str, *, tall: bool = False) -> Path:
         path = SCREENSHOTS / f"{name}.png"
-        # animations="disabled" finishes transitions (floating labels, ripples) first.
-        page.screenshot(path=str(path), full_page=full_page, animations="disabled", caret="hide")
+        if tall:  # Home Assistant scrolls inside its own layout: make the window taller instead
+            page.set_viewport_size({"width": VIEWPORT_WIDTH, "height": TALL_HEIGHT})
+            page.wait_for_timeout(300)
+        try:
+            # animations="disabled" finishes transitions (floating labels, ripples) first.
+            page.screenshot(path=str(path), animations="disabled", caret="hide")
+        finally:
+            if tall:
+                page.set_viewport_size({"width": VIEWPORT_WIDTH, "height": VIEWPORT_HEIGHT})
         return path
 
     return take

@@ -20,8 +20,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 import json
 import math
+import os
 from pathlib import Path
 import re
+import shutil
 import time
 from typing import Any
 import urllib.request
@@ -30,7 +32,15 @@ import pytest
 
 pytestmark = pytest.mark.e2e
 
+REPO = Path(__file__).resolve().parents[2]
 DOMAIN = "tesla_amber_sync"
+# TAS_E2E_DOCS_SCREENSHOTS=1 copies these screenshots of a passing run into docs/screenshots/.
+DOCS_SCREENSHOTS = {
+    "04-wizard-amber": "wizard-amber.png",
+    "09-amber-device": "amber-prices.png",
+    "11-sync-now-response": "sync-now.png",
+    "12-auto-sync-on": "powerwall-device.png",
+}
 DAY_SECONDS = 86_400
 NUMBER = re.compile(r"^(-?\d[\d,]*(?:\.\d+)?)\s*(\S.*)?$")
 
@@ -139,11 +149,31 @@ def tariff_writes(sim: Http) -> list[dict[str, Any]]:
     return [w for w in log if w["path"].endswith("/time_of_use_settings")]
 
 
+RECORD_START = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3} ")
+# Home Assistant's frontend (20250411.0) sometimes throws in its own add-integration dialog while
+# the brand list re-renders under a new search ("reading 'domain'" in dialog-add-integration.ts);
+# the frontend reports that to Home Assistant's log. It is not ours and changes nothing here.
+UPSTREAM_FRONTEND_GLITCHES = ("dialog-add-integration.ts",)
+
+
 def ha_log_problems(log: Path) -> list[str]:
-    """Errors, tracebacks and deprecation reports in Home Assistant's log."""
+    """Errors, tracebacks and deprecation reports in Home Assistant's log (whole records)."""
     marks = (" ERROR ", " CRITICAL ", "Traceback (most recent call last)", "Detected that custom")
-    text = log.read_text(errors="replace") if log.exists() else ""
-    return [line for line in text.splitlines() if any(mark in line for mark in marks)]
+    records: list[str] = []
+    for line in log.read_text(errors="replace").splitlines() if log.exists() else []:
+        if RECORD_START.match(line) or not records:
+            records.append(line)
+        else:
+            records[-1] += "\n" + line
+    return [
+        record
+        for record in records
+        if any(mark in record for mark in marks)
+        and not (
+            "[frontend.js." in record
+            and any(glitch in record for glitch in UPSTREAM_FRONTEND_GLITCHES)
+        )
+    ]
 
 
 # --- the setup wizard ---------------------------------------------------------------------------
@@ -289,7 +319,7 @@ def test_wizard_device_page_switch_and_sync_now(
     try:
         _run(page, shot, stack, base, hass, sim)
     except BaseException:
-        shot("99-failure", full_page=True)
+        shot("99-failure", tall=True)
         raise
 
 
@@ -319,6 +349,8 @@ def _run(
     # --- the wizard: Settings → Devices & services → Add integration ------------------------------
     page.goto(f"{base}/config/integrations/dashboard")
     page.get_by_role("button", name="Add integration").click()
+    # Search only once the brand list is there (the frontend stumbles over an early search).
+    page.locator("dialog-add-integration ha-integration-list-item").first.wait_for()
     page.locator("dialog-add-integration input").fill("Tesla Amber Sync")
     page.locator("ha-integration-list-item", has_text="Tesla Amber Sync").first.click()
     run_wizard(page, shot, stack)
@@ -340,14 +372,14 @@ def _run(
     battery = [entities["battery_level"], entities["battery_power"]]
     values = wait_for("numeric battery figures", lambda: numeric_rows(page, battery))
     assert 0 <= values[entities["battery_level"]] <= 100, values
-    shot("08-powerwall-device", full_page=True)
+    shot("08-powerwall-device", tall=True)
 
     # --- the Amber device page: prices are numbers ------------------------------------------------
     open_device(page, base, "Amber Electric")
     prices = [entities["general_price"], entities["feed_in_price"]]
     values = wait_for("numeric prices", lambda: numeric_rows(page, prices))
     assert all(math.isfinite(v) and abs(v) < 25 for v in values.values()), values
-    shot("09-amber-device", full_page=True)
+    shot("09-amber-device", tall=True)
 
     # --- auto-sync off, from the Powerwall page ---------------------------------------------------
     switch = entities["auto_sync"]
@@ -357,7 +389,7 @@ def _run(
     entity_row(page, switch).locator("ha-switch").click()
     wait_for("auto-sync off", lambda: hass.call("GET", f"/api/states/{switch}")["state"] == "off")
     wait_for("the toggle to show off", lambda: not switch_checked(page, switch))
-    shot("10-auto-sync-off", full_page=True)
+    shot("10-auto-sync-off", tall=True)
 
     # --- Amber is current again; Sync now from Developer tools → Actions -------------------------
     sim.call("POST", "/_control/time", {"set": datetime.now(UTC).isoformat()})
@@ -410,8 +442,14 @@ def _run(
         return shown is not None and abs(shown - held) < 0.00051
 
     wait_for("the plan price of the new plan on the device page", plan_price_matches, 60)
-    shot("12-auto-sync-on", full_page=True)
+    shot("12-auto-sync-on", tall=True)
 
     # --- and Home Assistant logged no errors along the way ----------------------------------------
     problems = ha_log_problems(Path(stack["ha_log"]))
-    assert not problems, "\n".join(problems)
+    assert not problems, "\n\n".join(problems)
+
+    if os.environ.get("TAS_E2E_DOCS_SCREENSHOTS") == "1":
+        docs = REPO / "docs" / "screenshots"
+        docs.mkdir(parents=True, exist_ok=True)
+        for name, target in DOCS_SCREENSHOTS.items():
+            shutil.copyfile(REPO / "artifacts" / "screenshots" / f"{name}.png", docs / target)
