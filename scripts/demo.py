@@ -675,7 +675,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-integration",
         action="store_true",
-        help="stop after onboarding: add the integration yourself (the browser test does)",
+        help="onboard but do not add the integration (the browser test adds it in the UI)",
     )
     parser.add_argument(
         "--state-file", type=Path, help="write addresses and the access token here when ready"
