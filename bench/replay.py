@@ -167,6 +167,12 @@ def fmt_seconds(value: float) -> str:
     return "never" if math.isinf(value) else f"{value:.1f} s"
 
 
+def per_day(count: int, days: float) -> str:
+    """A count per day, with a decimal when it is small."""
+    rate = count / days
+    return f"{rate:.1f}" if rate < 10 else f"{rate:.0f}"
+
+
 def verdict(ok: bool) -> str:
     """Pass or fail."""
     return "pass" if ok else "FAIL"
@@ -190,7 +196,7 @@ def table(
     p95 = percentile(lat, 0.95)
     days = calls.days
     reads = calls.tesla_reads
-    read_parts = ", ".join(f"{op} {n / days:.0f}" for op, n in sorted(reads.items()))
+    read_parts = ", ".join(f"{op} {per_day(n, days)}" for op, n in sorted(reads.items()))
     gap = calls.shortest_gap
     cycle = usage.cycle or [math.nan]
     total = usage.total or [math.nan]
@@ -341,6 +347,12 @@ def print_checks(run: harness.ReplayRun, reproduced: Reproduced, tracking: Track
     print(
         f"Harness check: {reproduced.equal} of {reproduced.checked} writes equal the plan "
         "build_tariff makes from the Amber response fetched before them"
+        + (
+            f" ({reproduced.from_earlier} from the response before one that arrived at the "
+            "instant of the push)"
+            if reproduced.from_earlier
+            else ""
+        )
         + (f" (first differing: {', '.join(reproduced.unmatched)})" if reproduced.unmatched else "")
     )
     print(
