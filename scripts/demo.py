@@ -36,6 +36,7 @@ import time
 from typing import Any
 
 import aiohttp
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
@@ -46,6 +47,7 @@ from simulator import SimulatorHandle, start_simulator  # noqa: E402
 DOMAIN = "tesla_amber_sync"
 TEMPLATE = REPO / "demo"
 INTEGRATION_SOURCE = REPO / "custom_components" / DOMAIN
+DASHBOARD_EXAMPLE = REPO / "dashboards" / "demo.yaml"
 
 DEMO_NAME = "Demo"
 DEMO_USERNAME = "demo"
@@ -253,6 +255,7 @@ class Demo:
             entry = await self.add_integration()
             entry_id = str(entry["entry_id"])
             entities, device_id = await self.wait_for_entities(entry_id)
+            await self.save_dashboard(entry_id)
         self.ready = True
         await self.report(entry_id, entities, device_id)
         assert self.hass is not None
@@ -571,6 +574,23 @@ class Demo:
                     f"{ {e: states.get(e) for e in entities.values()} })"
                 )
             await asyncio.sleep(1)
+
+    async def save_dashboard(self, entry_id: str) -> None:
+        """Keep the view the integration's `dashboard` action returns as the repo's example."""
+        reply = await self._ws().call(
+            "call_service",
+            domain="tesla_amber_sync",
+            service="dashboard",
+            service_data={"config_entry_id": entry_id},
+            return_response=True,
+        )
+        view = reply["response"]["view"]
+        DASHBOARD_EXAMPLE.parent.mkdir(exist_ok=True)
+        DASHBOARD_EXAMPLE.write_text(
+            "# What `tesla_amber_sync.dashboard` returned in the demo (scripts/demo).\n"
+            "# Paste under `views:` of a dashboard in YAML mode; your entity ids may differ.\n"
+            + yaml.safe_dump(view, sort_keys=False, allow_unicode=True, width=100)
+        )
 
     async def report(
         self, entry_id: str | None, entities: dict[str, str], device_id: str | None

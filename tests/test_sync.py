@@ -577,3 +577,56 @@ async def test_removal_puts_the_original_plan_back(
     assert await hass.config_entries.async_remove(loaded_entry.entry_id)
     await hass.async_block_till_done()
     assert tesla.tariff_writes[-1] == user_tariff()
+
+
+async def test_switching_back_on_shows_a_status_at_once(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """Off then on within an interval already pushed: the last outcome again, never unknown."""
+    await advance(hass, frozen, timedelta(seconds=20))  # read back
+    await hass.services.async_call(
+        "switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: SWITCH}, blocking=True
+    )
+    await hass.services.async_call(
+        "switch", SERVICE_TURN_ON, {ATTR_ENTITY_ID: SWITCH}, blocking=True
+    )
+    assert state_value(hass, STATUS) == "ok"
+
+
+async def test_sync_now_reports_its_own_push(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """With auto-sync on, the refresh inside sync_now must not let the timer push first."""
+    await advance(hass, frozen, timedelta(minutes=5))
+    amber.price_fn = lambda channel, start: default_price(channel, start) + 2
+    writes = len(tesla.tariff_writes)
+    response = await hass.services.async_call(
+        DOMAIN, "sync_now", {}, blocking=True, return_response=True
+    )
+    assert response is not None
+    assert response["result"] == "pushed"
+    assert len(tesla.tariff_writes) == writes + 1
+
+
+async def test_switching_off_cancels_a_timed_push_waiting_for_the_spacing(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """A timed push held back by the 4-minute spacing does not go out after auto-sync is off."""
+    amber.price_fn = wiggly_price
+    await advance_to(hass, frozen, at(15, 14, 5, 10))  # 14:05's plan waits until 14:06:30
+    assert state_value(hass, STATUS) == "waiting_rate_limit"
+    await hass.services.async_call(
+        "switch", SERVICE_TURN_OFF, {ATTR_ENTITY_ID: SWITCH}, blocking=True
+    )
+    await advance_to(hass, frozen, at(15, 14, 9))
+    assert len(tesla.tariff_writes) == 1

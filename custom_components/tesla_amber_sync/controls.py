@@ -9,7 +9,6 @@ back exactly when the last one ends, across restarts too.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import logging
@@ -40,6 +39,7 @@ from .const import (
 )
 from .data import TeslaAmberSyncData
 from .forced_plan import forced_plan
+from .listeners import Listeners
 from .plan_source import PlanBuild, site_zone
 from .sync import SyncResult
 from .tou import encode_tariff
@@ -131,7 +131,8 @@ class ControlManager:
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.controls.{entry.entry_id}"
         )
-        self._listeners: list[CALLBACK_TYPE] = []
+        self._listeners = Listeners()
+        self.add_listener = self._listeners.add_listener
         self._unsubs: list[CALLBACK_TYPE] = []
         self._end_timer: CALLBACK_TYPE | None = None
         self._refresh: CALLBACK_TYPE | None = None
@@ -154,7 +155,7 @@ class ControlManager:
                 await self.data.sync.async_set_override(self._forced_build, "forced mode resumed")
                 self._arm_end()
         self._on_prices()
-        self._notify()
+        self._listeners.notify()
 
     async def async_stop(self) -> None:
         """Stop timers; the state is already on disk."""
@@ -165,21 +166,6 @@ class ControlManager:
             if timer is not None:
                 timer()
         self._end_timer = self._refresh = None
-
-    @callback
-    def add_listener(self, update: CALLBACK_TYPE) -> Callable[[], None]:
-        """Entities follow the manager."""
-        self._listeners.append(update)
-
-        def remove() -> None:
-            self._listeners.remove(update)
-
-        return remove
-
-    @callback
-    def _notify(self) -> None:
-        for update in list(self._listeners):
-            update()
 
     async def _save(self) -> None:
         await self._store.async_save(
@@ -278,7 +264,7 @@ class ControlManager:
                 EVENT_BATTERY_ACTION, {"entry_id": self.entry.entry_id, **record}
             )
             self._refresh_later()
-        self._notify()
+        self._listeners.notify()
         return made
 
     async def async_set(self, name: str, value: Any) -> None:
@@ -289,7 +275,7 @@ class ControlManager:
             except ApiError as err:
                 raise translated_error(err) from err
             self._refresh_later()
-            self._notify()
+            self._listeners.notify()
             return
         if self.overlays.any:
             self.baseline = replace(self.baseline or self.current, **{name: value})
@@ -300,7 +286,7 @@ class ControlManager:
         except ApiError as err:
             raise translated_error(err) from err
         self._refresh_later()
-        self._notify()
+        self._listeners.notify()
 
     # --- forced modes -------------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ after every sample, and at shutdown, so a restart loses nothing and counts nothi
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 import logging
 from typing import Any
@@ -30,6 +29,7 @@ from .demand import (
     days_until_reset,
     in_window,
 )
+from .listeners import Listeners
 from .plan_source import site_zone
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,7 +60,8 @@ class DemandManager:
         self._store: Store[dict[str, Any]] = Store(
             hass, STORAGE_VERSION, f"{DOMAIN}.demand.{entry.entry_id}"
         )
-        self._listeners: list[CALLBACK_TYPE] = []
+        self._listeners = Listeners()
+        self.add_listener = self._listeners.add_listener
         self._unsubs: list[CALLBACK_TYPE] = []
 
     async def async_start(self) -> None:
@@ -90,21 +91,6 @@ class DemandManager:
     async def async_remove(self) -> None:
         """Forget the stored state (entry removed)."""
         await self._store.async_remove()
-
-    @callback
-    def add_listener(self, update: CALLBACK_TYPE) -> Callable[[], None]:
-        """Entities follow the tracker."""
-        self._listeners.append(update)
-
-        def remove() -> None:
-            self._listeners.remove(update)
-
-        return remove
-
-    @callback
-    def _notify(self) -> None:
-        for update in list(self._listeners):
-            update()
 
     def _amber_flag(self) -> bool | None:
         prices = self.data.prices
@@ -137,7 +123,7 @@ class DemandManager:
             self._store.async_delay_save(self.tracker.to_dict, 1)
         else:
             self._store.async_delay_save(self.tracker.to_dict, SAMPLE_SAVE_DELAY)
-        self._notify()
+        self._listeners.notify()
 
     # --- what the entities show ----------------------------------------------------------------
 

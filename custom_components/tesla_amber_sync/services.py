@@ -101,11 +101,14 @@ async def _sync_now(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     entry = resolve_entry(hass, call)
     _not_forced(entry)
     data = entry.runtime_data
-    refreshes = [data.site_info.async_refresh()]
-    if data.prices is not None:
-        refreshes.append(data.prices.async_refresh())
-    await asyncio.gather(*refreshes)
-    return _respond(call, await data.sync.async_push("sync_now"))
+
+    async def refresh() -> None:
+        refreshes = [data.site_info.async_refresh()]
+        if data.prices is not None:
+            refreshes.append(data.prices.async_refresh())
+        await asyncio.gather(*refreshes)
+
+    return _respond(call, await data.sync.async_sync_now(refresh))
 
 
 async def _sync_tou(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:

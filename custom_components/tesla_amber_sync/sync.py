@@ -11,7 +11,7 @@ Rules it keeps (see README "How the tariff is derived" and "Sync"):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 import logging
@@ -35,6 +35,7 @@ from .issues import (
     clear_issue,
     raise_issue,
 )
+from .listeners import Listeners
 from .plan_source import PlanBuild, PlanSource, PlanUnavailableError, site_zone
 from .sync_state import SyncMemory, SyncStore
 from .tou import TariffIndex, fingerprint, is_our_plan
@@ -68,6 +69,9 @@ STATUSES: Final = (
     STATUS_DISABLED,
     STATUS_FORCED,
 )
+
+# Triggers of timed pushes (switching auto-sync off cancels these, not an action's).
+AUTO_TRIGGERS: Final = frozenset({"auto", "plan", "readback mismatch", "forced mode ended"})
 
 # action results
 RESULT_PUSHED: Final = "pushed"
@@ -128,10 +132,14 @@ class SyncEngine:
         self.view = SyncView()
         self.writes = 0  # successful writes since start (diagnostics, benchmark)
         self._lock = asyncio.Lock()
-        self._listeners: list[CALLBACK_TYPE] = []
+        self._listeners = Listeners()
+        self.add_listener = self._listeners.add_listener
         self._unsubs: list[CALLBACK_TYPE] = []
         self._pending: CALLBACK_TYPE | None = None  # a scheduled write
         self._pending_at: datetime | None = None
+        self._pending_trigger: str | None = None
+        self._manual = False  # an action is refreshing data: the timer must not push meanwhile
+        self._outcome: str | None = None  # the last result, shown again when auto-sync resumes
         self._deadline: CALLBACK_TYPE | None = None  # the 45 s estimate deadline
         self._readback: CALLBACK_TYPE | None = None
         self._held_hash: str | None = None  # what site_info says the Powerwall holds
@@ -222,24 +230,15 @@ class SyncEngine:
         await self.store.async_save()
 
     @callback
-    def add_listener(self, update: CALLBACK_TYPE) -> Callable[[], None]:
-        """Entities subscribe to view changes."""
-        self._listeners.append(update)
-
-        def remove() -> None:
-            self._listeners.remove(update)
-
-        return remove
-
-    @callback
     def _notify(self) -> None:
-        for update in list(self._listeners):
-            update()
+        self._listeners.notify()
 
     @callback
     def _set_status(self, status: str | None, *, error: str | None = None) -> None:
         if self.forced and status in (None, STATUS_OK, STATUS_UNCHANGED, STATUS_WAITING):
             status = STATUS_FORCED  # failures still show; routine outcomes say "forced"
+        if status not in (None, STATUS_DISABLED, STATUS_FORCED):
+            self._outcome = status
         self.view.status = status
         if error is not None:
             self.view.last_error = error
@@ -310,8 +309,8 @@ class SyncEngine:
         if self._stopped:
             return
         now = dt_util.utcnow()
-        if self.forced:
-            return  # the forced plan stands until it ends
+        if self.forced or self._manual:
+            return  # a forced plan stands; an action in progress pushes itself
         if not self.source.prices_fresh(now):
             self._prices_bad(now, "Amber prices are not available")
             return
@@ -435,15 +434,30 @@ class SyncEngine:
         self.store.schedule_save()
         if not on:
             self._cancel_deadline()
+            if self._pending_trigger in AUTO_TRIGGERS:
+                self._cancel_pending()  # a timed push waiting for the spacing; actions' stay
             self._set_status(STATUS_DISABLED)
             clear_issue(self.hass, ISSUE_NOT_AUTONOMOUS, self.entry.entry_id)
             return
-        self._set_status(None)
+        # Until the next decision, show the last outcome (never "unknown").
+        self._set_status(self._outcome or STATUS_UNCHANGED)
         self._on_site_info()
         if self.source.follows_prices:
             self._on_prices()
 
     # --- pushing -----------------------------------------------------------------------------
+
+    async def async_sync_now(self, refresh: Callable[[], Awaitable[Any]]) -> SyncResult:
+        """Refresh the data, then push: the timer stays out of the way meanwhile, so the
+        action's answer is the push it made (not 'unchanged' after a timed push raced it)."""
+        self._manual = True
+        try:
+            await refresh()
+        finally:
+            self._manual = False
+        prices = self.data.prices
+        interval = prices.data.interval_start if prices and prices.data else None
+        return await self.async_push("sync_now", interval=interval)
 
     def build(self) -> PlanBuild:
         """The plan that would be sent now (validated), or PlanUnavailableError."""
@@ -591,6 +605,7 @@ class SyncEngine:
         self._cancel_pending()
         self.view.next_sync = when
         self._pending_at = when
+        self._pending_trigger = trigger.split(",")[0]  # "auto, delayed" is still the timer's
 
         @callback
         def fire(_now: datetime) -> None:

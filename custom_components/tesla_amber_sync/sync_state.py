@@ -10,6 +10,7 @@ from typing import Any
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
+from .api.amber import parse_time
 from .const import DOMAIN
 
 _LOGGER = logging.getLogger(__name__)
@@ -17,14 +18,7 @@ STORAGE_VERSION = 1
 SAVE_DELAY = 5.0  # seconds: coalesce bursts of changes into one disk write
 
 
-def _time(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
+_time = parse_time  # stored times are aware ISO strings, read back as UTC
 
 
 @dataclass

@@ -20,6 +20,7 @@ import math
 from typing import Any
 
 from .api.models import ChannelType, IntervalType, PriceInterval
+from .pricing import interval_price
 from .tou import (
     DAY_MINUTES,
     PLAN_CODE_PREFIX,
@@ -232,21 +233,10 @@ def _spike_severity(status: str) -> int:
 
 
 def _choose(interval: PriceInterval, forecast_source: str) -> tuple[str, float]:
-    """The field and value to use for one interval (APIS.md, "Which number to use")."""
-    kind = interval.interval_type
-    advanced = interval.advanced_price
-    if kind == IntervalType.ACTUAL:
-        return "perKwh", interval.per_kwh
-    if kind == IntervalType.CURRENT:
-        # Until Amber finalises the current price, its own forecast is the better guess.
-        if interval.estimate and advanced is not None and forecast_source != "aemo":
-            return "advancedPrice.predicted", advanced.predicted
-        return "perKwh", interval.per_kwh
-    # Forecasts, and any interval type Amber invents later.
-    if forecast_source == "aemo" or advanced is None:
-        return "perKwh", interval.per_kwh
-    value = {"predicted": advanced.predicted, "low": advanced.low, "high": advanced.high}
-    return f"advancedPrice.{forecast_source}", value[forecast_source]
+    """The field and value to use for one interval (the rule lives in pricing.py, shared with
+    the price sensors' forecast)."""
+    cents, field = interval_price(interval, forecast_source)
+    return field, cents
 
 
 def _usable(intervals: list[PriceInterval], channel: str, forecast_source: str) -> list[_Priced]:

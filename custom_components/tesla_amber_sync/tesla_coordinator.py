@@ -18,10 +18,11 @@ from .coordinator_errors import tesla_ok, translate
 _LOGGER = logging.getLogger(__name__)
 
 
-class TeslaLiveCoordinator(DataUpdateCoordinator[LiveStatus]):
-    """`live_status` every 30 s on Teslemetry, 60 s on Fleet (which bills each call)."""
+class TeslaCoordinator[DataT](DataUpdateCoordinator[DataT]):
+    """One Tesla read on a schedule, its failures translated (reauth, repair, or retry)."""
 
     config_entry: ConfigEntry
+    label = "Powerwall data"
 
     def __init__(
         self,
@@ -36,28 +37,41 @@ class TeslaLiveCoordinator(DataUpdateCoordinator[LiveStatus]):
             hass,
             _LOGGER,
             config_entry=entry,
-            name=f"Powerwall live status ({site_id})",
+            name=f"{self.label} ({site_id})",
             update_interval=interval,
             always_update=True,
         )
         self.client = client
         self.site_id = site_id
-        self.calls = 0
+        self.calls = 0  # for diagnostics and the API-budget benchmark
 
-    async def _async_update_data(self) -> LiveStatus:
+    async def _fetch(self) -> DataT:
+        raise NotImplementedError
+
+    async def _async_update_data(self) -> DataT:
         self.calls += 1
         try:
-            status = await self.client.live_status(self.site_id)
+            data = await self._fetch()
         except ApiError as err:
             raise translate(self.hass, self.config_entry, err, "tesla") from err
         tesla_ok(self.hass, self.config_entry)
-        return status
+        return data
 
 
-class TeslaSiteInfoCoordinator(DataUpdateCoordinator[SiteInfo]):
-    """`site_info`: time zone, mode, reserve, export rule and the plan the Powerwall holds."""
+class TeslaLiveCoordinator(TeslaCoordinator[LiveStatus]):
+    """`live_status` every 30 s on Teslemetry, 60 s on Fleet (which bills each call)."""
 
-    config_entry: ConfigEntry
+    label = "Powerwall live status"
+
+    async def _fetch(self) -> LiveStatus:
+        return await self.client.live_status(self.site_id)
+
+
+class TeslaSiteInfoCoordinator(TeslaCoordinator[SiteInfo]):
+    """`site_info` hourly (writers ask for refreshes): time zone, mode, reserve, export rule and
+    the plan the Powerwall holds."""
+
+    label = "Powerwall site info"
 
     def __init__(
         self,
@@ -66,24 +80,8 @@ class TeslaSiteInfoCoordinator(DataUpdateCoordinator[SiteInfo]):
         client: TeslaEnergyClient,
         site_id: int,
     ) -> None:
-        """Poll hourly; writers ask for a refresh after they change something."""
-        super().__init__(
-            hass,
-            _LOGGER,
-            config_entry=entry,
-            name=f"Powerwall site info ({site_id})",
-            update_interval=SITE_INFO_INTERVAL,
-            always_update=True,
-        )
-        self.client = client
-        self.site_id = site_id
-        self.calls = 0
+        """Hourly."""
+        super().__init__(hass, entry, client, site_id, SITE_INFO_INTERVAL)
 
-    async def _async_update_data(self) -> SiteInfo:
-        self.calls += 1
-        try:
-            info = await self.client.site_info(self.site_id)
-        except ApiError as err:
-            raise translate(self.hass, self.config_entry, err, "tesla") from err
-        tesla_ok(self.hass, self.config_entry)
-        return info
+    async def _fetch(self) -> SiteInfo:
+        return await self.client.site_info(self.site_id)
