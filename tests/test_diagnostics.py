@@ -37,3 +37,16 @@ async def test_diagnostics_redact_secrets_and_identity(
     assert diag["prices"]["intervals"] > 100
     assert diag["site_info"]["default_real_mode"] == "autonomous"
     assert diag["live_status"]["battery_power"] == -1500.0
+
+
+async def test_diagnostics_explain_the_engine(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    """Sync, controls and energy state are there for support to read."""
+    diag: dict[str, Any] = await async_get_config_entry_diagnostics(hass, loaded_entry)  # type: ignore[arg-type]
+    assert diag["sync"]["status"] == "ok"
+    assert diag["sync"]["auto_sync"] is True
+    assert diag["sync"]["original_plan_saved"] is True
+    assert diag["sync"]["held_plan"]["code"] == "TESLA_AMBER_SYNC:AMBER"
+    assert diag["controls"]["forced"] is None
+    assert "demand" not in diag

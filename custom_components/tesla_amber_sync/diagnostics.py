@@ -133,5 +133,31 @@ async def async_get_config_entry_diagnostics(
                 "last": batch.intervals[-1].end.isoformat() if batch.intervals else None,
             }
         )
-    redacted = async_redact_data(diag, REDACT)
+    sync = data.sync
+    diag["sync"] = {
+        "status": sync.view.status,
+        "last_attempt": sync.view.last_attempt,
+        "last_success": sync.view.last_success,
+        "last_error": sync.view.last_error,
+        "next_sync": sync.view.next_sync,
+        "auto_sync": sync.auto_sync,
+        "forced": sync.forced,
+        "writes_since_start": sync.writes,
+        "last_write_at": sync.memory.last_write_at,
+        "last_write_hash": sync.memory.last_write_hash,
+        "original_plan_saved": sync.memory.original_plan is not None,
+        "restored_original": sync.memory.restored_original,
+        "held_plan": sync.held_plan,
+    }
+    controls = data.controls
+    diag["controls"] = {
+        "forced": controls.forced.to_dict() if controls.forced else None,
+        "baseline": controls.baseline.to_dict() if controls.baseline else None,
+        **controls.price_actions,
+        "recent_changes": list(controls.actions),
+    }
+    if data.demand is not None:
+        diag["demand"] = data.demand.tracker.to_dict()
+    diag["energy"] = jsonable(data.energy.data) if data.energy.data else None
+    redacted = async_redact_data(jsonable(diag), REDACT)
     return scrub_secrets(redacted, entry_secrets(entry))  # type: ignore[no-any-return]

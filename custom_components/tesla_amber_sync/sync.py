@@ -143,7 +143,8 @@ class SyncEngine:
         self._deadline: CALLBACK_TYPE | None = None  # the 45 s estimate deadline
         self._readback: CALLBACK_TYPE | None = None
         self._held_hash: str | None = None  # what site_info says the Powerwall holds
-        self._info_seen_at: datetime | None = None
+        self._reads = 0  # successful site_info reads this run
+        self._reads_at_write: int | None = None  # `_reads` when we last wrote
         self._index: TariffIndex | None = None
         self._mismatches = 0
         self._resend = False
@@ -250,13 +251,7 @@ class SyncEngine:
     def held_plan(self) -> dict[str, Any] | None:
         """The plan the Powerwall holds as far as we know: the newer of readback and our write."""
         info = self.data.site_info.data
-        written = self.memory.last_write_at
-        seen = self._info_seen_at
-        if (
-            info is not None
-            and info.tariff is not None
-            and (written is None or (seen is not None and seen >= written))
-        ):
+        if info is not None and info.tariff is not None and self._read_since_write():
             return info.tariff
         return self.memory.last_plan or (info.tariff if info is not None else None)
 
@@ -285,7 +280,7 @@ class SyncEngine:
         if info is None or not self.data.site_info.last_update_success:
             return
         self._held_hash = fingerprint(info.tariff) if info.tariff else None
-        self._info_seen_at = dt_util.utcnow()
+        self._reads += 1
         if (
             self.auto_sync
             and not self.forced
@@ -546,6 +541,7 @@ class SyncEngine:
             self.store.schedule_save()
 
         self.writes += 1
+        self._reads_at_write = self._reads
         self._resend = False
         self.memory.last_write_hash = plan_hash
         self.memory.last_plan = build.tariff
@@ -565,9 +561,9 @@ class SyncEngine:
         return SyncResult(RESULT_PUSHED, f"plan sent ({trigger})", build=build)
 
     def _read_since_write(self) -> bool:
-        """Whether site_info has been read since our last write (so it tells what stuck)."""
-        written, seen = self.memory.last_write_at, self._info_seen_at
-        return written is not None and seen is not None and seen > written
+        """Whether site_info has been read since our last write in this run (so it tells what
+        stuck). Counted in reads, not clock time: a read and a write can share a timestamp."""
+        return self._reads_at_write is None or self._reads > self._reads_at_write
 
     def _write_failed(
         self, err: ApiError, build: PlanBuild, trigger: str, now: datetime
