@@ -109,7 +109,12 @@ class Scenario:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command line."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--days", type=float, default=7.0, help="simulated days (default 7)")
+    parser.add_argument(
+        "--days",
+        type=float,
+        default=7.0,
+        help="simulated Sydney wall-clock days (default 7; across a DST change a day is 23 or 25 h)",
+    )
     parser.add_argument("--seed", type=int, default=42, help="price model seed (default 42)")
     parser.add_argument(
         "--start",
