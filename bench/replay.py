@@ -113,7 +113,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--days",
         type=float,
         default=7.0,
-        help="simulated Sydney wall-clock days (default 7; across a DST change a day is 23 or 25 h)",
+        help="simulated Sydney wall-clock days (default 7; a DST change makes a day 23 or 25 h)",
     )
     parser.add_argument("--seed", type=int, default=42, help="price model seed (default 42)")
     parser.add_argument(
