@@ -43,20 +43,20 @@ async def test_repolls_until_the_interval_rolls_over(
     tesla: FakeTesla,
     config_entry: MockConfigEntry,
 ) -> None:
-    """Amber publishes late: look again 20 s later, at most three polls an interval."""
+    """Amber publishes late: look again at +20 s and +35 s, at most three polls an interval."""
     amber.publish_delay = 30  # each interval appears 30 s after its boundary
     frozen.move_to(at(14, 4, 50))
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     await advance_to(hass, frozen, at(14, 11))
-    # 14:05:05 still shows 14:00; 14:05:25 too; 14:05:45 has it. Then 14:10:05 (late again).
+    # 14:05:05 still shows 14:00; 14:05:20 too; 14:05:35 has it. Then 14:10:05 (late again).
     assert poll_times(amber)[1:] == [
         "14:05:05",
-        "14:05:25",
-        "14:05:45",
+        "14:05:20",
+        "14:05:35",
         "14:10:05",
-        "14:10:25",
-        "14:10:45",
+        "14:10:20",
+        "14:10:35",
     ]
 
 
@@ -73,10 +73,10 @@ async def test_repolls_while_the_price_is_an_estimate(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     await advance_to(hass, frozen, at(14, 6))
-    assert poll_times(amber)[1:] == ["14:05:05", "14:05:25"]
+    assert poll_times(amber)[1:] == ["14:05:05", "14:05:20"]
     amber.estimate_for = 300  # never final: the third poll is the last one
     await advance_to(hass, frozen, at(14, 11))
-    assert poll_times(amber)[3:] == ["14:10:05", "14:10:25", "14:10:45"]
+    assert poll_times(amber)[3:] == ["14:10:05", "14:10:20", "14:10:35"]
 
 
 async def test_rate_limit_waits_for_the_advertised_reset(

@@ -160,14 +160,15 @@ async def test_one_push_per_interval_over_hours(
     assert len(amber.calls_to("/prices/current")) <= 1 + 72 * 3
 
 
-async def test_estimate_pushed_at_45_seconds_if_never_final(
+async def test_estimate_pushed_at_the_last_look_if_never_final(
     hass: HomeAssistant,
     frozen: FrozenDateTimeFactory,
     amber: FakeAmber,
     tesla: FakeTesla,
     config_entry: MockConfigEntry,
 ) -> None:
-    """If the price stays an estimate, the plan goes out 45 s in with it; not twice."""
+    """If the price stays an estimate, the plan goes out with it at the interval's last poll
+    (35 s in), once; the final price arriving later does not cause a second write."""
     amber.price_fn = wiggly_price
     frozen.move_to(at(15, 14, 0, 40))
     assert await hass.config_entries.async_setup(config_entry.entry_id)
@@ -175,7 +176,7 @@ async def test_estimate_pushed_at_45_seconds_if_never_final(
     amber.estimate_for = 300
     await advance_to(hass, frozen, at(15, 14, 9, 59))
     times = [f"{dt_util.as_local(c.at):%H:%M:%S}" for c in tesla.calls_to("/time_of_use_settings")]
-    assert times == ["14:00:40", "14:05:45"]
+    assert times == ["14:00:40", "14:05:35"]
 
 
 async def test_switch_off_stops_the_timer_but_not_the_actions(

@@ -26,9 +26,8 @@ from .const import (
     AMBER_NEXT,
     AMBER_NEXT_30MIN,
     AMBER_POLL_OFFSET,
+    AMBER_POLL_OFFSETS,
     AMBER_PREVIOUS,
-    AMBER_ROLLOVER_RETRIES,
-    AMBER_ROLLOVER_RETRY,
 )
 from .coordinator_errors import translate
 from .issues import ISSUE_AMBER_SITE_GONE, clear_issue, raise_issue
@@ -40,6 +39,7 @@ NEEDED_HORIZON = timedelta(hours=24, minutes=30)
 # Without a reset time from Amber, a throttle lasts about this long.
 DEFAULT_RATE_LIMIT_WAIT = 300.0
 MAX_FAILURE_BACKOFF = timedelta(minutes=5)
+MIN_REPOLL = timedelta(seconds=2)
 
 
 def interval_start(moment: datetime) -> datetime:
@@ -55,6 +55,7 @@ class AmberData:
     site: AmberSite
     batch: PriceBatch
     interval_start: datetime  # the 5-minute interval this poll is current for (UTC)
+    last_look: bool = False  # no more polls this interval: push what there is
 
     def current(self, channel: ChannelType) -> PriceInterval | None:
         """The interval on `channel` holding the poll time (Amber's current interval)."""
@@ -130,7 +131,12 @@ class AmberCoordinator(DataUpdateCoordinator[AmberData]):
             fetched_at=now,
             rate_limit=self.client.rate_limit,
         )
-        return AmberData(site=self.site, batch=batch, interval_start=start)
+        return AmberData(
+            site=self.site,
+            batch=batch,
+            interval_start=start,
+            last_look=self._polls_in_interval[1] >= len(AMBER_POLL_OFFSETS),
+        )
 
     async def _fetch(self, now: datetime) -> list[PriceInterval]:
         """One call normally; a second (30-minute resolution) when the first fell short of 24 h."""
@@ -189,11 +195,11 @@ class AmberCoordinator(DataUpdateCoordinator[AmberData]):
             if (
                 data is not None
                 and slot == interval_start(now)
-                and count < AMBER_ROLLOVER_RETRIES
+                and count < len(AMBER_POLL_OFFSETS)
                 and not data.final
             ):
-                # Not rolled over yet, or still an estimate: look again shortly.
-                when = min(when, now + AMBER_ROLLOVER_RETRY)
+                # Not rolled over yet, or still an estimate: look again at the next offset.
+                when = min(when, max(slot + AMBER_POLL_OFFSETS[count], now + MIN_REPOLL))
         self.next_poll = when
         if self._unsub_timer is not None:
             self._unsub_timer()

@@ -54,14 +54,18 @@ FLEET_SCOPES: Final = ("openid", "offline_access", "energy_device_data", "energy
 # --- polling ------------------------------------------------------------------------------------
 AMBER_INTERVAL: Final = timedelta(minutes=5)
 # Amber publishes the new interval a few seconds after each 5-minute boundary.
-AMBER_POLL_OFFSET: Final = timedelta(seconds=5)
+# Polls within an interval, from its boundary: the first, then (while Amber has not rolled over or
+# the price is an estimate) the re-polls. Fixed offsets, not "20 s after the last answer", so the
+# engine knows when the interval's last look has been taken.
+AMBER_POLL_OFFSETS: Final = (timedelta(seconds=5), timedelta(seconds=20), timedelta(seconds=35))
+AMBER_POLL_OFFSET: Final = AMBER_POLL_OFFSETS[0]
 # When the current interval has not rolled over yet, poll again this soon, this many times.
-AMBER_ROLLOVER_RETRY: Final = timedelta(seconds=20)
-AMBER_ROLLOVER_RETRIES: Final = 3
-# Look-back and look-ahead asked of /prices/current: 1 h of 5-minute history; enough intervals
-# ahead for more than 28 h once Amber switches to 30-minute intervals after the current hour.
-AMBER_PREVIOUS: Final = 12
-AMBER_NEXT: Final = 96
+# Look-back and look-ahead asked of /prices/current: 30 minutes of 5-minute history (the current
+# half hour's earlier intervals); enough intervals ahead for 26+ hours once Amber switches to
+# 30-minute intervals after the current hour (the plan needs 24 h). Fewer intervals, less work in
+# every one of the day's 288+ polls.
+AMBER_PREVIOUS: Final = 6
+AMBER_NEXT: Final = 64
 AMBER_NEXT_30MIN: Final = 80
 SITE_INFO_INTERVAL: Final = timedelta(hours=1)
 CONF_RESTORE_ON_REMOVE: Final = "restore_on_remove"

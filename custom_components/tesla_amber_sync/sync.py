@@ -44,7 +44,7 @@ from .validate import TariffValidationError, validate_tariff
 _LOGGER = logging.getLogger(__name__)
 
 WRITE_SPACING: Final = timedelta(minutes=4)
-ESTIMATE_DEADLINE: Final = timedelta(seconds=45)
+ESTIMATE_DEADLINE: Final = timedelta(seconds=50)  # after the last poll (+35 s) has answered
 READBACK_DELAY: Final = timedelta(seconds=15)
 WATCHDOG_PERIOD: Final = timedelta(minutes=1)
 PRICES_ISSUE_AFTER: Final = timedelta(minutes=30)
@@ -143,6 +143,7 @@ class SyncEngine:
         self._deadline: CALLBACK_TYPE | None = None  # the 45 s estimate deadline
         self._readback: CALLBACK_TYPE | None = None
         self._held_hash: str | None = None  # what site_info says the Powerwall holds
+        self._hashed: tuple[dict[str, Any], str] | None = None
         self._reads = 0  # successful site_info reads this run
         self._reads_at_write: int | None = None  # `_reads` when we last wrote
         self._index: TariffIndex | None = None
@@ -279,7 +280,7 @@ class SyncEngine:
         info = self.data.site_info.data
         if info is None or not self.data.site_info.last_update_success:
             return
-        self._held_hash = fingerprint(info.tariff) if info.tariff else None
+        self._held_hash = self._hash(info.tariff) if info.tariff else None
         self._reads += 1
         if (
             self.auto_sync
@@ -319,7 +320,9 @@ class SyncEngine:
         interval = prices.data.interval_start
         if self.memory.pushed_interval == interval:
             return
-        if not prices.data.final and now < interval + ESTIMATE_DEADLINE:
+        if not prices.data.final and not prices.data.last_look:
+            # The price is still an estimate and another poll is coming: wait for it. The
+            # deadline only covers a poll that fails; it fires after the last poll's time.
             self._arm_deadline(interval + ESTIMATE_DEADLINE)
             return
         self._cancel_deadline()
@@ -560,6 +563,19 @@ class SyncEngine:
         self._set_status(STATUS_OK)
         return SyncResult(RESULT_PUSHED, f"plan sent ({trigger})", build=build)
 
+    def _hash(self, tariff: dict[str, Any]) -> str:
+        """`fingerprint`, remembered for the plan object last hashed (a read-back is looked at
+        by several listeners; the canonical form is the costly part)."""
+        cached = self._hashed
+        if cached is not None and cached[0] is tariff:
+            return cached[1]
+        if self.memory.last_write_hash and tariff == self.memory.last_plan:
+            value = self.memory.last_write_hash  # a read-back of exactly what we wrote
+        else:
+            value = fingerprint(tariff)
+        self._hashed = (tariff, value)
+        return value
+
     def _read_since_write(self) -> bool:
         """Whether site_info has been read since our last write in this run (so it tells what
         stuck). Counted in reads, not clock time: a read and a write can share a timestamp."""
@@ -646,7 +662,7 @@ class SyncEngine:
         info = self.data.site_info.data
         if not self.data.site_info.last_update_success or info is None:
             return  # unknown, not a mismatch; the hourly refresh will tell
-        if info.tariff is not None and fingerprint(info.tariff) == plan_hash:
+        if info.tariff is not None and self._hash(info.tariff) == plan_hash:
             self._mismatches = 0
             clear_issue(self.hass, ISSUE_READBACK_MISMATCH, self.entry.entry_id)
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 import logging
 import math
 from typing import Any
@@ -48,6 +49,12 @@ def parse_time(value: Any) -> datetime | None:
     """An ISO-8601 timestamp as aware UTC, or None."""
     if not isinstance(value, str):
         return None
+    return _parse_time_text(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_time_text(value: str) -> datetime | None:
+    # The same interval times come back in poll after poll: parse each string once.
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
