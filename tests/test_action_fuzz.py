@@ -475,11 +475,6 @@ def test_every_plan_import_accepts_encodes_to_a_valid_tariff(plan: Any) -> None:
 
 @pytest.mark.parametrize("field", ["duration", "target_reserve"])
 @pytest.mark.parametrize("value", [math.inf, -math.inf], ids=["inf", "-inf"])
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: services.DURATION and force_charge's target_reserve use vol.Coerce(int), "
-    "which lets OverflowError escape for .inf instead of a vol.Invalid",
-)
 async def test_infinite_numbers_are_refused_with_a_clear_error(
     hass: HomeAssistant,
     loaded_entry: MockConfigEntry,
@@ -552,23 +547,11 @@ def _flat_plan(buy: float, names: tuple[str, str] = ("Peak", "Off-peak")) -> dic
             DEMAND_SURCHARGE,
             _flat_plan(99.9),
             id="surcharge-lifts-buy-past-the-limit",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: services._import_plan validates the plan alone (plans.load_plan); "
-                "with the entry's demand surcharge its tariff fails validate_tariff, yet it is "
-                "stored and the entry then refuses every push",
-            ),
         ),
         pytest.param(
             DEMAND_RATES,
             _flat_plan(0.55, ("Peak", "Peak DW")),
             id="demand-split-name-collides",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="bug: demand_plan._split names the in-window part '<name>_DW', which can "
-                "collide with a user period named '<name> DW'; the tariff then fails "
-                "validate_tariff, yet services._import_plan stores the plan",
-            ),
         ),
         pytest.param({}, _flat_plan(100.0), id="buy-at-the-limit"),
     ],
@@ -697,7 +680,7 @@ async def test_restore_refuses_a_malformed_original(
     )
     assert response is not None
     assert response["result"] == "refused"
-    assert response["reason"].startswith("the plan is not valid:")
+    assert response["reason"].startswith("the saved original plan is not valid:")
     with pytest.raises(HomeAssistantError) as err:
         await hass.services.async_call(DOMAIN, "restore_original_plan", {}, blocking=True)
     _assert_explains(err.value)
@@ -708,12 +691,6 @@ async def test_restore_refuses_a_malformed_original(
     assert_clean_logs(caplog)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: sync.SyncEngine.async_restore_original turns auto-sync off before the "
-    "original plan is validated; a refused restore leaves a stale rolling plan on the "
-    "Powerwall with syncing stopped",
-)
 async def test_refused_restore_leaves_auto_sync_on(
     hass: HomeAssistant,
     frozen: FrozenDateTimeFactory,

@@ -16,7 +16,6 @@ Cells left out, and why:
   row): one row per class of failure, for what differs (which entities go, plans keep going).
 - Data rows (NaN, absurd prices, duplicates, odd lists) only for calls that carry such data; the
   tariff write carries none back.
-Tests marked xfail(strict) are bugs: the reason names the code and the wrong behaviour.
 """
 
 from __future__ import annotations
@@ -199,10 +198,6 @@ async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> ConfigEntryStat
     "row",
     row_params(
         SITES_ROWS,
-        xfail={
-            "402": "coordinator_errors.translate() raises the Teslemetry subscription repair "
-            "(teslemetry_payment_required) for an Amber 402",
-        },
     ),
 )
 async def test_sites_fault_at_setup(
@@ -285,6 +280,8 @@ async def test_products_fault_at_setup(
         "payment": {f"teslemetry_payment_required_{entry_id}"},
         "scopes": {f"missing_scopes_{entry_id}"},
     }.get(kind, set())
+    if row.id in ("site-gone", "empty-list"):  # the Powerwall is not on the account
+        expected = {f"energy_site_gone_{entry_id}"}
     assert issue_ids(hass) == expected
     assert set(issue_log.created) == expected
     assert config_entry.reason
@@ -377,10 +374,6 @@ PRICE_ROWS = [
     "row",
     row_params(
         PRICE_ROWS,
-        xfail={
-            "402": "coordinator_errors.translate() raises the Teslemetry subscription repair "
-            "(teslemetry_payment_required) for an Amber 402",
-        },
     ),
 )
 async def test_prices_fault(
@@ -710,7 +703,10 @@ async def test_live_status_fault(
     assert snapshot(hass, PRICE_ENTITIES) == prices_before
     sync_status_ok(hass)
     assert len(tesla.tariff_writes) == writes
-    if kind != "auth":  # after a refused token the poller waits for the new one
+    if kind == "rate_limited":  # Tesla said wait (60 s when it did not say how long)
+        times = sorted({c.at for c in failing})
+        assert all(b - a >= timedelta(seconds=row.wait or 60) for a, b in pairwise(times))
+    elif kind != "auth":  # after a refused token the poller waits for the new one
         assert len({c.at for c in failing}) >= 5
     if row.id == "site-gone":  # every call about the site fails, each says so once
         assert_one_line_per_source(caplog)
@@ -728,7 +724,9 @@ async def test_live_status_fault(
     tesla.products = [product_json()]
     if kind == "auth":
         await finish_reauth(hass, {"teslemetry_api_token": TESLEMETRY_TOKEN})
-    await advance(hass, frozen, timedelta(seconds=35), step=TEN_S)
+    # Back within one poll, or once the wait Tesla asked for is over.
+    recover = timedelta(seconds=(row.wait or 60) + 35 if kind == "rate_limited" else 35)
+    await advance(hass, frozen, recover, step=TEN_S)
     assert snapshot(hass, LIVE_ENTITIES) == live_before
     assert issue_ids(hass) == set()
     assert reauth_steps(hass) == []
@@ -772,7 +770,11 @@ async def test_site_info_fault(
 
     await advance_to(hass, frozen, at(14, 16), step=MINUTE)
     failing = [c for c in tesla.calls_to("/site_info") if c.at > at(14, 2, 30)]
-    assert len({c.at for c in failing}) >= 3
+    if kind == "rate_limited":  # read-backs wait out Tesla's Retry-After too
+        times = sorted({c.at for c in failing})
+        assert all(b - a >= timedelta(seconds=row.wait or 60) for a, b in pairwise(times))
+    else:
+        assert len({c.at for c in failing}) >= 3
     assert_unavailable(hass, SITE_INFO_ENTITIES)
     assert_available(hass, [*PRICE_ENTITIES, *LIVE_ENTITIES])
     sync_status_ok(hass, writing=True)
@@ -898,12 +900,6 @@ WRITE_ROWS = [
     "row",
     row_params(
         WRITE_ROWS,
-        xfail={
-            "402": "sync.SyncEngine._write_failed() raises no teslemetry_payment_required "
-            "repair when the tariff write answers 402",
-            "403": "sync.SyncEngine._write_failed() raises no missing_scopes repair when the "
-            "tariff write answers 403 (reads work, energy_cmds is missing)",
-        },
     ),
 )
 async def test_tariff_write_fault(
@@ -1042,11 +1038,6 @@ REFRESH_FAILURES = [
         {"status": 429, "json": {"error": "rate_limited"}, "headers": {"Retry-After": "60"}},
         "transient",
         id="429",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="bug: clients.build_tesla_client fleet_token() maps every 4xx from the token "
-            "endpoint, 429 included, to AuthError and so starts reauth",
-        ),
     ),
     pytest.param({"status": 500}, "transient", id="500"),
     pytest.param({"status": 503, "text": HTML}, "transient", id="503-html"),
@@ -1218,11 +1209,6 @@ async def test_fleet_wrong_region_moves_by_itself(
 # === Known weak spots, stated as the behaviour users need ========================================
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: TeslaCoordinator polls live_status every 30 s through a 429 instead of "
-    "waiting for the Retry-After Tesla sent (only Amber polls and writes honour it)",
-)
 async def test_live_status_honours_retry_after(
     hass: HomeAssistant,
     frozen: FrozenDateTimeFactory,
@@ -1236,11 +1222,6 @@ async def test_live_status_honours_retry_after(
     assert len(calls) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: coordinator_errors.tesla_ok() clears the 402/403 repair on any successful "
-    "Tesla call, so it flaps while live_status keeps answering 402",
-)
 async def test_tesla_repair_stays_while_its_call_fails(
     hass: HomeAssistant,
     frozen: FrozenDateTimeFactory,
@@ -1254,11 +1235,6 @@ async def test_tesla_repair_stays_while_its_call_fails(
     assert issue_log.created == [f"teslemetry_payment_required_{loaded_entry.entry_id}"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: while writes fail, every new Amber interval inside the 4-minute spacing sets "
-    "sync_status to waiting_rate_limit (sync._push_locked), hiding the failure",
-)
 async def test_failing_writes_keep_status_failed(
     hass: HomeAssistant,
     frozen: FrozenDateTimeFactory,
@@ -1276,12 +1252,6 @@ async def test_failing_writes_keep_status_failed(
     assert seen == {"failed"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: after a reload (restart, reauth) inside an interval already pushed, "
-    "SyncEngine.async_start leaves view.status None, so sync_status reads unknown for up "
-    "to 5 minutes",
-)
 async def test_status_after_a_reload(
     hass: HomeAssistant, frozen: FrozenDateTimeFactory, loaded_entry: MockConfigEntry
 ) -> None:
@@ -1306,14 +1276,8 @@ MALFORMED_HELD = [
         {"code": "OTHER:APP", "seasons": {"S": ["not", "an", "object"]}}, id="season-list"
     ),
 ]
-MALFORMED_HELD_BUG = (
-    "bug: tou.canonical()/fingerprint() and tou.TariffIndex assume a well-formed plan; a "
-    "malformed tariff_content_v2 in site_info raises in SyncEngine._on_site_info and in the "
-    "Powerwall plan sensor"
-)
 
 
-@pytest.mark.xfail(strict=True, reason=MALFORMED_HELD_BUG + " (the entry fails to set up)")
 @pytest.mark.parametrize("held", MALFORMED_HELD)
 async def test_malformed_plan_on_the_powerwall_at_setup(
     hass: HomeAssistant,
@@ -1335,7 +1299,6 @@ async def test_malformed_plan_on_the_powerwall_at_setup(
     assert_clean_logs(caplog)
 
 
-@pytest.mark.xfail(strict=True, reason=MALFORMED_HELD_BUG + " (a traceback at every read)")
 @pytest.mark.parametrize("held", MALFORMED_HELD)
 async def test_malformed_plan_on_the_powerwall_while_running(
     hass: HomeAssistant,

@@ -9,7 +9,8 @@ from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 
 from .api.amber import AMBER_BASE_URL, AmberClient
-from .api.errors import ApiConnectionError, AuthError
+from .api.errors import ApiConnectionError, AuthError, RateLimitedError
+from .api.http import retry_after_seconds
 from .api.tesla import FLEET_BASE_URLS, TESLEMETRY_BASE_URL, TeslaEnergyClient
 from .const import (
     CONF_AMBER_BASE_URL,
@@ -58,10 +59,16 @@ async def build_tesla_client(hass: HomeAssistant, entry: ConfigEntry) -> TeslaEn
         try:
             await oauth.async_ensure_token_valid()
         except ClientResponseError as err:
-            if 400 <= err.status < 500:
+            if err.status in (400, 401):  # invalid_grant: the sign-in itself is no longer good
                 raise AuthError(
                     f"Tesla Fleet token refresh rejected (HTTP {err.status})", status=401
                 ) from None
+            if err.status == 429:
+                raise RateLimitedError(
+                    "Tesla Fleet token refresh rate-limited (HTTP 429)",
+                    retry_after=retry_after_seconds(err.headers) if err.headers else None,
+                ) from None
+            # Anything else (408, 5xx, ...) is worth trying again later, not a new sign-in.
             raise ApiConnectionError(
                 f"Tesla Fleet token refresh failed (HTTP {err.status})", status=err.status
             ) from None

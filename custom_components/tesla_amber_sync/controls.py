@@ -37,6 +37,7 @@ from .const import (
     DEFAULT_NEGATIVE_CHARGE_RESERVE,
     DOMAIN,
 )
+from .coordinator_errors import tesla_failed, tesla_ok
 from .data import TeslaAmberSyncData
 from .forced_plan import forced_plan
 from .listeners import Listeners
@@ -51,6 +52,13 @@ EVENT_BATTERY_ACTION: Final = f"{DOMAIN}_battery_action"
 # Tesla applies settings eventually: show what was written until a read confirms it.
 PENDING_FOR = timedelta(minutes=2)
 REFRESH_AFTER_WRITE = 10.0  # seconds
+WRITE_OPS: Final = {
+    "mode": "operation",
+    "reserve": "backup",
+    "export_rule": "grid_import_export",
+    "grid_charging": "grid_import_export",
+    "storm_watch": "storm_mode",
+}
 
 
 def settings_of(info: SiteInfo | None) -> BatterySettings:
@@ -213,6 +221,16 @@ class ControlManager:
     # --- writes --------------------------------------------------------------------------------
 
     async def _write(self, name: str, value: Any) -> None:
+        op = WRITE_OPS[name]
+        try:
+            await self._send(name, value)
+        except ApiError as err:
+            tesla_failed(self.hass, self.entry, op, err)
+            raise
+        tesla_ok(self.hass, self.entry, op)
+        self.pending[name] = (value, dt_util.utcnow() + PENDING_FOR)
+
+    async def _send(self, name: str, value: Any) -> None:
         tesla, site = self.data.tesla, self.data.energy_site.energy_site_id
         if name == "mode":
             await tesla.set_operation_mode(site, value)
@@ -226,7 +244,6 @@ class ControlManager:
             await tesla.set_storm_mode(site, bool(value))
         else:  # pragma: no cover - names come from this module
             raise ValueError(name)
-        self.pending[name] = (value, dt_util.utcnow() + PENDING_FOR)
 
     @callback
     def _refresh_later(self) -> None:

@@ -82,7 +82,9 @@ def _windows(cells: set[Cell]) -> tuple[TouWindow, ...]:
     return tuple(windows)
 
 
-def _split(period: TouPeriod, window: set[Cell], config: DemandConfig) -> list[TouPeriod]:
+def _split(
+    period: TouPeriod, window: set[Cell], config: DemandConfig, taken: set[str]
+) -> list[TouPeriod]:
     cells = _cells(period)
     inside, outside = cells & window, cells - window
     if not inside:
@@ -93,9 +95,14 @@ def _split(period: TouPeriod, window: set[Cell], config: DemandConfig) -> list[T
         charged = replace(period, demand=monthly_rate(config))
     if not outside:
         return [replace(charged, windows=_windows(inside))]
+    # The in-window part needs a name of its own that no other period of the season has.
+    name, number = period.name + WINDOW_SUFFIX, 2
+    while name in taken:
+        name, number = f"{period.name}{WINDOW_SUFFIX}_{number}", number + 1
+    taken.add(name)
     return [
         replace(period, windows=_windows(outside)),
-        replace(charged, name=period.name + WINDOW_SUFFIX, windows=_windows(inside)),
+        replace(charged, name=name, windows=_windows(inside)),
     ]
 
 
@@ -106,11 +113,11 @@ def apply_demand(plan: TouPlan, config: DemandConfig, window: set[Cell]) -> TouP
         return plan
     if config.in_plan not in (IN_PLAN_DEMAND_RATES, IN_PLAN_SURCHARGE):
         raise ValueError(f"unknown demand_in_plan {config.in_plan!r}")
-    seasons = tuple(
-        replace(
-            season,
-            periods=tuple(p for period in season.periods for p in _split(period, window, config)),
+    seasons = []
+    for season in plan.seasons:
+        taken = {period.name for period in season.periods}
+        periods = tuple(
+            p for period in season.periods for p in _split(period, window, config, taken)
         )
-        for season in plan.seasons
-    )
-    return replace(plan, seasons=seasons)
+        seasons.append(replace(season, periods=periods))
+    return replace(plan, seasons=tuple(seasons))

@@ -27,6 +27,7 @@ class TeslaEnergyCoordinator(TeslaCoordinator[EnergyMeters]):
     """
 
     label = "Powerwall energy"
+    op = "calendar_history"
 
     def __init__(
         self,

@@ -26,6 +26,18 @@ def read_plan(data: Any) -> tuple[FixedPlan | None, str | None]:
         return None, str(err)
 
 
+def plan_problem(
+    plan: FixedPlan, site_info: Any, demand: DemandConfig | None, now: datetime
+) -> str | None:
+    """Why this plan could not be pushed as the entry is configured (demand options applied),
+    or None. Run before storing a plan, so that a stored plan is always pushable."""
+    try:
+        FixedPlanSource(plan, None, site_info, demand).build(now)
+    except PlanUnavailableError as err:
+        return str(err)
+    return None
+
+
 class FixedPlanSource:
     """Builds the Powerwall plan from the user's fixed-rate plan."""
 
@@ -66,7 +78,7 @@ class FixedPlanSource:
             validate_tariff(tariff)
         except TariffValidationError as err:
             raise PlanUnavailableError("plan_invalid", str(err)) from err
-        zone = site_zone(self._site_info.data)
+        zone = site_zone(self._site_info.data if self._site_info is not None else None)
         today = dt_util.as_utc(now).astimezone(zone).date()
         index = TariffIndex(tariff)
         buy: dict[str, float] = {}

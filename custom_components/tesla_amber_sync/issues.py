@@ -16,6 +16,7 @@ ISSUE_NOT_AUTONOMOUS: Final = "not_time_based_control"
 ISSUE_PAYMENT_REQUIRED: Final = "teslemetry_payment_required"
 ISSUE_MISSING_SCOPES: Final = "missing_scopes"
 ISSUE_AMBER_SITE_GONE: Final = "amber_site_gone"
+ISSUE_ENERGY_SITE_GONE: Final = "energy_site_gone"
 ISSUE_PLAN_RESTORED: Final = "original_plan_restored"
 
 # Issues whose fix flow does something (see repairs.py); the rest only explain.

@@ -10,7 +10,12 @@ import copy
 import json
 from typing import Any
 
-from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
+from homeassistant.config_entries import (
+    ConfigEntry,
+    ConfigEntryState,
+    ConfigFlowResult,
+    OptionsFlow,
+)
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -22,9 +27,12 @@ from homeassistant.helpers.selector import (
     TextSelector,
     TextSelectorConfig,
 )
+from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
 from .const import CONF_FIXED_PLAN
+from .demand import DemandConfig, DemandConfigError
+from .fixed_plan_source import plan_problem
 from .plans import FixedPlan, PlanError, validate_plan
 
 RATE = NumberSelector(NumberSelectorConfig(min=0, max=100, step="any", mode=NumberSelectorMode.BOX))
@@ -66,14 +74,25 @@ def _summary(plan: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _problems(plan: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """Errors and warnings of the working plan, as exact messages."""
+def _problems(plan: dict[str, Any], entry: ConfigEntry) -> tuple[list[str], list[str]]:
+    """Errors and warnings of the working plan, as exact messages; with no errors of its own,
+    it must also make a valid Powerwall plan as the entry is configured (demand options)."""
     try:
         parsed = FixedPlan.from_dict(plan)
     except PlanError as err:
         return [issue.message for issue in err.issues], []
     report = validate_plan(parsed)
-    return [i.message for i in report.errors], [i.message for i in report.warnings]
+    errors = [i.message for i in report.errors]
+    if not errors:
+        site_info = entry.runtime_data.site_info if entry.state is ConfigEntryState.LOADED else None
+        try:
+            demand: DemandConfig | None = DemandConfig.from_options(entry.options)
+        except DemandConfigError:
+            demand = None
+        problem = plan_problem(parsed, site_info, demand, dt_util.utcnow())
+        if problem is not None:
+            errors.append(problem)
+    return errors, [i.message for i in report.warnings]
 
 
 def _hhmm(value: str) -> str:
@@ -354,7 +373,7 @@ class PlanEditorMixin(OptionsFlow):
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         """Check the whole plan; store it only when it has no errors."""
-        errors, warnings = _problems(self.working)
+        errors, warnings = _problems(self.working, self.config_entry)
         if errors:
             # Nothing is stored: list every problem and go back to editing.
             return self.async_show_menu(

@@ -23,13 +23,13 @@ from .const import (
     PROVIDER_TESLEMETRY,
 )
 from .controls import ControlManager
-from .coordinator_errors import translate
+from .coordinator_errors import tesla_ok, translate
 from .data import TeslaAmberSyncConfigEntry, TeslaAmberSyncData
 from .demand import DemandConfig, DemandConfigError
 from .demand_manager import DemandManager
 from .energy_coordinator import TeslaEnergyCoordinator
 from .fixed_plan_source import FixedPlanSource, read_plan
-from .issues import ISSUE_AMBER_SITE_GONE, raise_issue
+from .issues import ISSUE_AMBER_SITE_GONE, ISSUE_ENERGY_SITE_GONE, clear_issue, raise_issue
 from .options_flow import live_interval
 from .plan_source import AmberPlanSource, PlanSource
 from .sync import SyncEngine
@@ -71,15 +71,18 @@ async def async_build_runtime(
     try:
         products = await tesla.products()
     except ApiError as err:
-        raise _not_ready(translate(hass, entry, err, "tesla")) from err
+        raise _not_ready(translate(hass, entry, err, "tesla", "products")) from err
+    tesla_ok(hass, entry, "products")
     energy_site = next((s for s in products if s.energy_site_id == site_id), None)
     if energy_site is None:
+        raise_issue(hass, ISSUE_ENERGY_SITE_GONE, entry.entry_id, {"site_id": str(site_id)})
         raise ConfigEntryNotReady(
             translation_domain=DOMAIN,
             translation_key="energy_site_missing",
             translation_placeholders={"site_id": str(site_id)},
         )
 
+    clear_issue(hass, ISSUE_ENERGY_SITE_GONE, entry.entry_id)
     provider = entry.data.get(CONF_TESLA_PROVIDER, PROVIDER_TESLEMETRY)
     poll = timedelta(seconds=live_interval(entry.options, provider))
     live = TeslaLiveCoordinator(hass, entry, tesla, site_id, poll)
@@ -96,7 +99,9 @@ async def async_build_runtime(
         except ApiError as err:
             raise _not_ready(translate(hass, entry, err, "amber")) from err
         amber_site = next((s for s in sites if s.id == entry.data[CONF_AMBER_SITE_ID]), None)
-        if amber_site is None:
+        if amber_site is not None:
+            clear_issue(hass, ISSUE_AMBER_SITE_GONE, entry.entry_id)
+        else:
             raise_issue(hass, ISSUE_AMBER_SITE_GONE, entry.entry_id)
             raise ConfigEntryNotReady(
                 translation_domain=DOMAIN, translation_key="amber_site_missing"

@@ -23,8 +23,10 @@ from .battery_settings import FORCED_CHARGE, FORCED_DISCHARGE
 from .const import CONF_FIXED_PLAN, CONF_PRICE_SOURCE, DOMAIN, PRICE_SOURCE_FIXED
 from .dashboard import build_view
 from .data import TeslaAmberSyncConfigEntry
+from .fixed_plan_source import plan_problem
 from .plan_source import PlanUnavailableError
 from .plans import PlanError, load_plan, validate_plan
+from .runtime import demand_config
 from .sync import RESULT_REFUSED, SyncResult
 
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
@@ -168,6 +170,15 @@ async def _import_plan(hass: HomeAssistant, call: ServiceCall) -> ServiceRespons
             translation_key="invalid_plan",
             translation_placeholders={"problems": "; ".join(i.message for i in err.issues)},
         ) from err
+    problem = plan_problem(
+        plan, entry.runtime_data.site_info, demand_config(entry), dt_util.utcnow()
+    )
+    if problem is not None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_plan",
+            translation_placeholders={"problems": problem},
+        )
     stored = plan.to_dict()
     hass.config_entries.async_update_entry(
         entry, options={**entry.options, CONF_FIXED_PLAN: stored}
@@ -240,14 +251,16 @@ SERVICES: Final[dict[str, tuple[Handler, SupportsResponse]]] = {
     SERVICE_RESTORE_NORMAL: (_restore_normal, SupportsResponse.OPTIONAL),
     SERVICE_DASHBOARD: (_dashboard, SupportsResponse.ONLY),
 }
-DURATION = vol.All(vol.Coerce(int), vol.Range(min=15, max=240))
+# Through float first: vol.Coerce(int) lets int(inf) raise OverflowError out of validation.
+DURATION = vol.All(vol.Coerce(float), vol.Range(min=15, max=240), vol.Coerce(int))
+PERCENT = vol.All(vol.Coerce(float), vol.Range(min=0, max=100), vol.Coerce(int))
 SCHEMAS: Final[dict[str, vol.Schema]] = {
     SERVICE_IMPORT_PLAN: ENTRY_SCHEMA.extend({vol.Required(ATTR_PLAN): dict}),
     SERVICE_FORCE_DISCHARGE: ENTRY_SCHEMA.extend({vol.Required(ATTR_DURATION): DURATION}),
     SERVICE_FORCE_CHARGE: ENTRY_SCHEMA.extend(
         {
             vol.Required(ATTR_DURATION): DURATION,
-            vol.Optional(ATTR_TARGET_RESERVE): vol.All(vol.Coerce(int), vol.Range(0, 100)),
+            vol.Optional(ATTR_TARGET_RESERVE): PERCENT,
         }
     ),
 }

@@ -25,6 +25,7 @@ from homeassistant.util import dt as dt_util
 
 from .api.errors import ApiError, AuthError, RateLimitedError
 from .const import REAUTH_SERVICE
+from .coordinator_errors import tesla_failed, tesla_ok
 from .data import TeslaAmberSyncData
 from .issues import (
     ISSUE_NOT_AUTONOMOUS,
@@ -43,6 +44,7 @@ from .validate import TariffValidationError, validate_tariff
 
 _LOGGER = logging.getLogger(__name__)
 
+TARIFF_WRITE: Final = "time_of_use_settings"
 WRITE_SPACING: Final = timedelta(minutes=4)
 ESTIMATE_DEADLINE: Final = timedelta(seconds=50)  # after the last poll (+35 s) has answered
 READBACK_DELAY: Final = timedelta(seconds=15)
@@ -177,6 +179,9 @@ class SyncEngine:
         self._unsubs.append(async_track_time_interval(self.hass, self._watchdog, WATCHDOG_PERIOD))
         self._set_status(STATUS_DISABLED if not self.auto_sync else self.view.status)
         self._kick()
+        if self.view.status is None and self.auto_sync:
+            # Nothing to decide yet (the interval was pushed before a restart): say so.
+            self._set_status(STATUS_UNCHANGED)
 
     @property
     def forced(self) -> bool:
@@ -526,7 +531,8 @@ class SyncEngine:
         if now < earliest:
             send_at = earliest
             self._schedule_push(send_at, trigger)
-            self._set_status(STATUS_WAITING if self.auto_sync else self.view.status)
+            if self._writes_failing_since is None:  # a failure stays visible until a write works
+                self._set_status(STATUS_WAITING if self.auto_sync else self.view.status)
             return SyncResult(
                 RESULT_SCHEDULED,
                 "at most one write per 4 minutes (longer when Tesla asks); the plan goes out then",
@@ -555,6 +561,7 @@ class SyncEngine:
             clear_issue(self.hass, ISSUE_PLAN_RESTORED, self.entry.entry_id)
         self._writes_failing_since = None
         clear_issue(self.hass, ISSUE_WRITES_FAILING, self.entry.entry_id)
+        tesla_ok(self.hass, self.entry, TARIFF_WRITE)
         self.view.last_success = now
         self.view.last_error = None
         self._cancel_pending()
@@ -584,6 +591,7 @@ class SyncEngine:
     def _write_failed(
         self, err: ApiError, build: PlanBuild, trigger: str, now: datetime
     ) -> SyncResult:
+        tesla_failed(self.hass, self.entry, TARIFF_WRITE, err)
         if self._writes_failing_since is None:
             self._writes_failing_since = now
             _LOGGER.warning("Could not write the plan to the Powerwall: %s", err)
@@ -682,9 +690,13 @@ class SyncEngine:
 
     async def async_restore_original(self) -> SyncResult:
         """Put the user's own plan back (action, removal). Auto-sync is turned off."""
-        if self.memory.original_plan is None:
+        original = self.memory.original_plan
+        if original is None:
             return SyncResult(RESULT_REFUSED, "no original plan was saved")
+        try:
+            validate_tariff(original)
+        except TariffValidationError as err:
+            # Refused before anything changes: syncing goes on with the current plan.
+            return SyncResult(RESULT_REFUSED, f"the saved original plan is not valid: {err}")
         await self.async_set_auto_sync(False)
-        return await self.async_push_plan(
-            self.memory.original_plan, reason="restore original plan", dedupe=False
-        )
+        return await self.async_push_plan(original, reason="restore original plan", dedupe=False)

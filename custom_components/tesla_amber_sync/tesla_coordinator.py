@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 import logging
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
-from .api.errors import ApiError
+from .api.errors import ApiError, RateLimitedError
 from .api.models import LiveStatus, SiteInfo
 from .api.tesla import TeslaEnergyClient
 from .const import SITE_INFO_INTERVAL
 from .coordinator_errors import tesla_ok, translate
 
 _LOGGER = logging.getLogger(__name__)
+DEFAULT_RATE_LIMIT_WAIT = 60.0  # seconds, when Tesla's 429 does not say
 
 
 class TeslaCoordinator[DataT](DataUpdateCoordinator[DataT]):
@@ -23,6 +25,7 @@ class TeslaCoordinator[DataT](DataUpdateCoordinator[DataT]):
 
     config_entry: ConfigEntry
     label = "Powerwall data"
+    op = "energy_site"  # the Tesla call's name, for repair issues
 
     def __init__(
         self,
@@ -44,17 +47,27 @@ class TeslaCoordinator[DataT](DataUpdateCoordinator[DataT]):
         self.client = client
         self.site_id = site_id
         self.calls = 0  # for diagnostics and the API-budget benchmark
+        self._wait_until: datetime | None = None
 
     async def _fetch(self) -> DataT:
         raise NotImplementedError
 
     async def _async_update_data(self) -> DataT:
+        now = dt_util.utcnow()
+        if self._wait_until is not None and now < self._wait_until:
+            # Tesla asked us to wait (429): no call until then.
+            raise UpdateFailed(f"Tesla rate limit; next try after {self._wait_until:%H:%M:%S} UTC")
         self.calls += 1
         try:
             data = await self._fetch()
+        except RateLimitedError as err:
+            wait = err.retry_after if err.retry_after is not None else DEFAULT_RATE_LIMIT_WAIT
+            self._wait_until = now + timedelta(seconds=wait)
+            raise translate(self.hass, self.config_entry, err, "tesla", self.op) from err
         except ApiError as err:
-            raise translate(self.hass, self.config_entry, err, "tesla") from err
-        tesla_ok(self.hass, self.config_entry)
+            raise translate(self.hass, self.config_entry, err, "tesla", self.op) from err
+        self._wait_until = None
+        tesla_ok(self.hass, self.config_entry, self.op)
         return data
 
 
@@ -62,6 +75,7 @@ class TeslaLiveCoordinator(TeslaCoordinator[LiveStatus]):
     """`live_status` every 30 s on Teslemetry, 60 s on Fleet (which bills each call)."""
 
     label = "Powerwall live status"
+    op = "live_status"
 
     async def _fetch(self) -> LiveStatus:
         return await self.client.live_status(self.site_id)
@@ -72,6 +86,7 @@ class TeslaSiteInfoCoordinator(TeslaCoordinator[SiteInfo]):
     the plan the Powerwall holds."""
 
     label = "Powerwall site info"
+    op = "site_info"
 
     def __init__(
         self,

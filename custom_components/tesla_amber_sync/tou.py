@@ -173,17 +173,42 @@ class Segment:
     rate: float | None
 
 
-def wire_window_spans(entry: Mapping[str, Any]) -> list[tuple[int, int]]:
+def _int_field(value: Any, default: int, low: int, high: int) -> int | None:
+    """A plan's integer field, or None when it is not one (plans read back may be anything)."""
+    if value is None:
+        return default
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or not low <= value <= high:
+        return None
+    return value
+
+
+def wire_window_spans(entry: Any) -> list[tuple[int, int]]:
     """Minute-of-week spans of one wire `periods[]` entry, one per day it applies to.
 
     A missing field reads as Tesla's default (days 0..6, times 0:00); an end at or before the
     start crosses midnight into the next day, as Tesla interprets it. Spans may run past the end
-    of the week (wrap them with `% WEEK_MINUTES`).
+    of the week (wrap them with `% WEEK_MINUTES`). An unreadable entry has no spans (the
+    validator reports it; readers of a plan held by the Powerwall must not crash on it).
     """
-    from_day = int(entry.get("fromDayOfWeek", 0))
-    to_day = int(entry.get("toDayOfWeek", 6))
-    start = int(entry.get("fromHour", 0)) * 60 + int(entry.get("fromMinute", 0))
-    end = int(entry.get("toHour", 0)) * 60 + int(entry.get("toMinute", 0))
+    if not isinstance(entry, Mapping):
+        return []
+    fields = (
+        _int_field(entry.get("fromDayOfWeek"), 0, 0, 6),
+        _int_field(entry.get("toDayOfWeek"), 6, 0, 6),
+        _int_field(entry.get("fromHour"), 0, 0, 24),
+        _int_field(entry.get("fromMinute"), 0, 0, 59),
+        _int_field(entry.get("toHour"), 0, 0, 24),
+        _int_field(entry.get("toMinute"), 0, 0, 59),
+    )
+    if any(field is None for field in fields):
+        return []
+    from_day, to_day, from_hour, from_minute, to_hour, to_minute = (int(f or 0) for f in fields)
+    start = from_hour * 60 + from_minute
+    end = to_hour * 60 + to_minute
     if end <= start:
         end += DAY_MINUTES
     days = (
@@ -197,10 +222,13 @@ def wire_window_spans(entry: Mapping[str, Any]) -> list[tuple[int, int]]:
 def season_segments(season: Mapping[str, Any], rates: Mapping[str, Any] | None) -> list[Segment]:
     """Every span of a season's periods with its rate, sorted by start (wrapped into the week)."""
     segments: list[Segment] = []
-    tou_periods = season.get("tou_periods") or {}
+    tou_periods = season.get("tou_periods")
+    if not isinstance(tou_periods, Mapping):
+        return segments
     for name, body in tou_periods.items():
-        rate = _lookup_rate(rates, name)
-        for entry in (body or {}).get("periods") or []:
+        rate = _lookup_rate(rates, str(name))
+        entries = body.get("periods") if isinstance(body, Mapping) else None
+        for entry in entries if isinstance(entries, list) else []:
             for start, end in wire_window_spans(entry):
                 if end > WEEK_MINUTES:  # split at the week boundary
                     segments.append(Segment(start, WEEK_MINUTES, name, rate))
@@ -235,8 +263,14 @@ def _season_rates(charges: Any, season: str) -> Mapping[str, Any] | None:
 
 def season_covers(season: Mapping[str, Any], month: int, day: int) -> bool:
     """Whether a season's inclusive `from..to` month/day range holds the given date."""
-    start = (int(season.get("fromMonth", 0)), int(season.get("fromDay", 0)))
-    end = (int(season.get("toMonth", 0)), int(season.get("toDay", 0)))
+    fields = [
+        _int_field(season.get(key), 0, 1, 31)
+        for key in ("fromMonth", "fromDay", "toMonth", "toDay")
+    ]
+    if any(field is None for field in fields):
+        return False
+    start = (fields[0], fields[1])
+    end = (fields[2], fields[3])
     here = (month, day)
     if start <= end:
         return start <= here <= end
@@ -253,17 +287,28 @@ class RateAt:
     season: str | None
 
 
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _seasons_of(tariff: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The readable seasons that have periods (a plan read back may hold anything)."""
+    return [
+        (str(name), season)
+        for name, season in _mapping(tariff.get("seasons")).items()
+        if isinstance(season, Mapping) and season.get("tou_periods")
+    ]
+
+
 class TariffIndex:
     """A plan parsed once for fast lookups (entities ask for 96 rates at every update)."""
 
     def __init__(self, tariff: Mapping[str, Any]) -> None:
         """Expand every season's periods into sorted minute-of-week segments."""
         self.tariff = tariff
-        sell_side = tariff.get("sell_tariff") or {}
+        sell_side = _mapping(tariff.get("sell_tariff"))
         self._seasons: list[tuple[str, Mapping[str, Any], list[Segment], list[int], Any]] = []
-        for name, season in (tariff.get("seasons") or {}).items():
-            if not season or not season.get("tou_periods"):
-                continue
+        for name, season in _seasons_of(tariff):
             segments = season_segments(season, _season_rates(tariff.get("energy_charges"), name))
             sell_rates = _season_rates(sell_side.get("energy_charges"), name)
             starts = [segment.start for segment in segments]
@@ -302,10 +347,8 @@ def canonical(tariff: Mapping[str, Any]) -> list[Any]:
     number types or field order is not a mismatch.
     """
     result: list[Any] = []
-    sell_side = tariff.get("sell_tariff") or {}
-    for season_name, season in sorted((tariff.get("seasons") or {}).items()):
-        if not season or not season.get("tou_periods"):
-            continue
+    sell_side = _mapping(tariff.get("sell_tariff"))
+    for season_name, season in sorted(_seasons_of(tariff), key=lambda item: item[0]):
         buy_rates = _season_rates(tariff.get("energy_charges"), season_name)
         sell_rates = _season_rates(sell_side.get("energy_charges"), season_name)
         demand_rates = _season_rates(tariff.get("demand_charges"), season_name)
