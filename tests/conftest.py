@@ -30,6 +30,23 @@ DEPRECATION_MARK = "Detected that custom integration"
 START = datetime.fromisoformat("2025-01-15T03:02:30+00:00")
 
 
+# The longest tests, placed so that two xdist workers (`--dist worksteal`) finish together: the
+# soak starts first on one worker, the browser test last on the other, the rest fills in.
+FIRST = ("tests/test_soak.py",)
+LAST = ("tests/e2e/",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the collection: longest-running tests at the two ends."""
+
+    def rank(item: pytest.Item) -> int:
+        if item.nodeid.startswith(FIRST):
+            return 0
+        return 2 if item.nodeid.startswith(LAST) else 1
+
+    items.sort(key=rank)  # stable: pytest's order is kept within each group
+
+
 @pytest.fixture(autouse=True)
 def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
     """Let Home Assistant load the integration from custom_components/."""

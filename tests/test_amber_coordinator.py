@@ -74,9 +74,9 @@ async def test_repolls_while_the_price_is_an_estimate(
     await hass.async_block_till_done()
     await advance_to(hass, frozen, at(14, 6))
     assert poll_times(amber)[1:] == ["14:05:05", "14:05:20"]
-    amber.estimate_for = 300  # never final: the third poll is the last one
+    amber.estimate_for = 300  # never final: the fourth poll, 45 s in, is the last one
     await advance_to(hass, frozen, at(14, 11))
-    assert poll_times(amber)[3:] == ["14:10:05", "14:10:20", "14:10:35"]
+    assert poll_times(amber)[3:] == ["14:10:05", "14:10:20", "14:10:35", "14:10:45"]
 
 
 async def test_rate_limit_waits_for_the_advertised_reset(

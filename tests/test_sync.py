@@ -20,6 +20,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.tesla_amber_sync.const import DOMAIN
+from custom_components.tesla_amber_sync.tou import rates_at
 from custom_components.tesla_amber_sync.validate import validate_tariff
 
 from .conftest import entry_data
@@ -156,8 +157,8 @@ async def test_one_push_per_interval_over_hours(
         into = write.at - write.at.replace(minute=write.at.minute - write.at.minute % 5, second=0)
         assert timedelta(seconds=30) <= into <= timedelta(seconds=45)  # final price, not estimate
         validate_tariff(write.body["tou_settings"]["tariff_content_v2"])
-    # At most three Amber calls an interval (boundary, +20 s, +40 s while estimated).
-    assert len(amber.calls_to("/prices/current")) <= 1 + 72 * 3
+    # Final at +30 s: three Amber calls an interval (+5 s, +20 s, +35 s), never the +45 s one.
+    assert len(amber.calls_to("/prices/current")) == 1 + 72 * 3
 
 
 async def test_estimate_pushed_at_the_last_look_if_never_final(
@@ -168,7 +169,7 @@ async def test_estimate_pushed_at_the_last_look_if_never_final(
     config_entry: MockConfigEntry,
 ) -> None:
     """If the price stays an estimate, the plan goes out with it at the interval's last poll
-    (35 s in), once; the final price arriving later does not cause a second write."""
+    (45 s in), once; the final price arriving later does not cause a second write."""
     amber.price_fn = wiggly_price
     frozen.move_to(at(15, 14, 0, 40))
     assert await hass.config_entries.async_setup(config_entry.entry_id)
@@ -176,7 +177,43 @@ async def test_estimate_pushed_at_the_last_look_if_never_final(
     amber.estimate_for = 300
     await advance_to(hass, frozen, at(15, 14, 9, 59))
     times = [f"{dt_util.as_local(c.at):%H:%M:%S}" for c in tesla.calls_to("/time_of_use_settings")]
-    assert times == ["14:00:40", "14:05:35"]
+    assert times == ["14:00:40", "14:05:45"]
+    polls = [f"{dt_util.as_local(c.at):%M:%S}" for c in amber.calls_to("/prices/current")]
+    assert polls[-4:] == ["05:05", "05:20", "05:35", "05:45"]
+
+
+async def test_price_final_between_35_and_45_s_goes_out_final(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    config_entry: MockConfigEntry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Amber makes the price final 40 s in: the 45 s poll sees it and the plan carries the final
+    price, not the estimate the 35 s poll saw."""
+    amber.price_fn = wiggly_price
+    original = amber.interval_json
+
+    def estimate_off_by_a_dollar(
+        channel: str, start: datetime, length: int, kind: str, *, estimate: bool = False
+    ) -> dict[str, Any]:
+        body = original(channel, start, length, kind, estimate=estimate)
+        if estimate and channel == "general":
+            body["perKwh"] += 100.0
+        return body
+
+    monkeypatch.setattr(amber, "interval_json", estimate_off_by_a_dollar)
+    frozen.move_to(at(15, 14, 0, 40))
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    amber.estimate_for = 40
+    await advance_to(hass, frozen, at(15, 14, 9, 59))
+    writes = tesla.calls_to("/time_of_use_settings")
+    assert [f"{dt_util.as_local(c.at):%H:%M:%S}" for c in writes] == ["14:00:40", "14:05:45"]
+    tariff = writes[-1].body["tou_settings"]["tariff_content_v2"]
+    final = round(wiggly_price("general", at(15, 14, 5)) / 100, 4)
+    assert rates_at(tariff, dt_util.as_local(at(15, 14, 6))).buy == final
 
 
 async def test_switch_off_stops_the_timer_but_not_the_actions(

@@ -55,17 +55,21 @@ FLEET_SCOPES: Final = ("openid", "offline_access", "energy_device_data", "energy
 AMBER_INTERVAL: Final = timedelta(minutes=5)
 # Amber publishes the new interval a few seconds after each 5-minute boundary.
 # Polls within an interval, from its boundary: the first, then (while Amber has not rolled over or
-# the price is an estimate) the re-polls. Fixed offsets, not "20 s after the last answer", so the
-# engine knows when the interval's last look has been taken.
-AMBER_POLL_OFFSETS: Final = (timedelta(seconds=5), timedelta(seconds=20), timedelta(seconds=35))
+# the price is an estimate) the re-polls, the last at 45 s: a price still an estimate then goes out
+# as it is. Fixed offsets, not "20 s after the last answer", so the engine knows when the
+# interval's last look has been taken.
+AMBER_POLL_OFFSETS: Final = (
+    timedelta(seconds=5),
+    timedelta(seconds=20),
+    timedelta(seconds=35),
+    timedelta(seconds=45),
+)
 AMBER_POLL_OFFSET: Final = AMBER_POLL_OFFSETS[0]
-# When the current interval has not rolled over yet, poll again this soon, this many times.
-# Look-back and look-ahead asked of /prices/current: 30 minutes of 5-minute history (the current
-# half hour's earlier intervals); enough intervals ahead for 26+ hours once Amber switches to
-# 30-minute intervals after the current hour (the plan needs 24 h). Fewer intervals, less work in
-# every one of the day's 288+ polls.
-AMBER_PREVIOUS: Final = 6
-AMBER_NEXT: Final = 64
+# Look-back and look-ahead asked of /prices/current: an hour of 5-minute history, and enough
+# intervals ahead for at least 28 hours wherever in the hour the poll falls (5-minute intervals to
+# the end of the current hour, at most 11 of them, then 30-minute ones: 11 x 5 min + 57 x 30 min).
+AMBER_PREVIOUS: Final = 12
+AMBER_NEXT: Final = 68
 AMBER_NEXT_30MIN: Final = 80
 SITE_INFO_INTERVAL: Final = timedelta(hours=1)
 CONF_RESTORE_ON_REMOVE: Final = "restore_on_remove"

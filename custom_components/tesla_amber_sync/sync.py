@@ -1,9 +1,10 @@
 """The sync engine: the only place that decides to write a plan to the Powerwall.
 
 Rules it keeps (see README "How the tariff is derived" and "Sync"):
-- one push per Amber 5-minute interval, once the price is final (or 45 s in, with the estimate);
+- one push per Amber 5-minute interval, once the price is final (or with the estimate when the
+  last poll, 45 s in, still finds one);
 - never a plan identical to the one the Powerwall holds or we last sent; at most one write per
-  4 minutes; a write is read back and a mismatch re-sent once, then reported;
+  4 minutes; a write is read back and a mismatch re-sent, two in a row reported;
 - no plan at all from missing or garbage data: the last good plan stays and the user is told;
 - the user's own plan is saved before our first write and can be put back.
 """
@@ -46,7 +47,8 @@ _LOGGER = logging.getLogger(__name__)
 
 TARIFF_WRITE: Final = "time_of_use_settings"
 WRITE_SPACING: Final = timedelta(minutes=4)
-ESTIMATE_DEADLINE: Final = timedelta(seconds=50)  # after the last poll (+35 s) has answered
+# When the last poll (+45 s) fails or is slow, the estimate already held goes out at this point.
+ESTIMATE_DEADLINE: Final = timedelta(seconds=50)
 READBACK_DELAY: Final = timedelta(seconds=15)
 WATCHDOG_PERIOD: Final = timedelta(minutes=1)
 PRICES_ISSUE_AFTER: Final = timedelta(minutes=30)
@@ -142,7 +144,7 @@ class SyncEngine:
         self._pending_trigger: str | None = None
         self._manual = False  # an action is refreshing data: the timer must not push meanwhile
         self._outcome: str | None = None  # the last result, shown again when auto-sync resumes
-        self._deadline: CALLBACK_TYPE | None = None  # the 45 s estimate deadline
+        self._deadline: CALLBACK_TYPE | None = None  # the estimate deadline (a failed last poll)
         self._readback: CALLBACK_TYPE | None = None
         self._held_hash: str | None = None  # what site_info says the Powerwall holds
         self._hashed: tuple[dict[str, Any], str] | None = None
@@ -348,7 +350,7 @@ class SyncEngine:
                 return
             interval = prices.data.interval_start
             if self.memory.pushed_interval != interval:
-                # Still an estimate 45 s in: push it rather than leave the old price standing.
+                # Still an estimate after the last poll: push it rather than leave the old price.
                 self.hass.async_create_task(
                     self.async_push("auto", interval=interval), "tesla_amber_sync estimate push"
                 )
