@@ -228,8 +228,7 @@ async def test_forced_discharge_runs_and_hands_back(
     sell = plan["sell_tariff"]["energy_charges"]["Summer"]["rates"]
     assert sell["PERIOD_14_00"] == sell["PERIOD_14_30"] == 2.0  # until 14:37
     assert sell["PERIOD_15_00"] == 0.0
-    assert settings(tesla)[0] == "autonomous"
-    assert settings(tesla)[2] == "battery_ok"
+    assert settings(tesla)[:3] == ("autonomous", 5, "battery_ok")  # reserve down to export
     assert state_value(hass, FORCED) == "on"
     forced = hass.states.get(FORCED)
     assert forced is not None
@@ -247,6 +246,77 @@ async def test_forced_discharge_runs_and_hands_back(
     assert state_value(hass, FORCED) == "off"
     assert tesla.tariff_writes[-1]["code"] == "TESLA_AMBER_SYNC:AMBER"
     assert state_value(hass, STATUS) == "ok"
+
+
+async def test_forced_start_that_cannot_write_leaves_nothing_forced(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """The reserve write fails half-way through starting a discharge: the action says why, the
+    mode already changed goes back, syncing is not left paused and the Amber plan returns."""
+    tesla.info["default_real_mode"] = "self_consumption"
+    original = settings(tesla)
+    await advance(hass, frozen, timedelta(minutes=5))
+    tesla.fail("backup", status=540, body={"response": None})
+    with pytest.raises(HomeAssistantError) as err:
+        await call(hass, "force_discharge", {"duration": 30})
+    assert err.value.translation_key == "powerwall_offline"
+    await hass.async_block_till_done()
+    assert settings(tesla) == original
+    assert state_value(hass, FORCED) == "off"
+    assert state_value(hass, STATUS) != "forced_mode"
+    await advance(hass, frozen, timedelta(minutes=5))
+    assert tesla.tariff_writes[-1]["code"] == "TESLA_AMBER_SYNC:AMBER"
+    response = await call(hass, "sync_now")  # not refused as "forced mode active"
+    assert response["result"] in ("pushed", "unchanged")
+
+
+async def test_failed_restore_at_the_end_is_retried(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The Powerwall is offline when a forced charge ends: the settings come back a minute later,
+    without a restart."""
+    original = settings(tesla)
+    await call(hass, "force_charge", {"duration": 15})
+    assert settings(tesla)[1] == 100
+    tesla.fail("backup", status=540, body={"response": None})
+    await advance_to(hass, frozen, at(14, 18, 0))
+    assert state_value(hass, FORCED) == "off"
+    assert settings(tesla)[1] == 100  # the restore write failed
+    assert "Will retry restoring the Powerwall settings in 0:01:00" in caplog.text
+    await advance_to(hass, frozen, at(14, 19, 10))
+    assert settings(tesla) == original
+
+
+async def test_hand_back_with_auto_sync_off_replaces_the_forced_plan(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """Auto-sync off: the forced plan (export paid $2/kWh) must not stay on the Powerwall to repeat
+    every day; the hand-back pushes the normal plan once, and the switch stays off."""
+    await hass.services.async_call(
+        "switch", "turn_off", {"entity_id": "switch.home_powerwall_auto_sync"}, blocking=True
+    )
+    await advance(hass, frozen, timedelta(minutes=5))
+    await call(hass, "force_discharge", {"duration": 15})
+    assert tesla.tariff_writes[-1]["code"] != "TESLA_AMBER_SYNC:AMBER"
+    with pytest.raises(ServiceValidationError):
+        await call(hass, "sync_tou_schedule")
+    await advance_to(hass, frozen, at(14, 28, 0))
+    assert tesla.tariff_writes[-1]["code"] == "TESLA_AMBER_SYNC:AMBER"
+    assert state_value(hass, "switch.home_powerwall_auto_sync") == "off"
+    assert state_value(hass, STATUS) == "disabled"
 
 
 async def test_forced_charge_survives_a_restart(

@@ -8,11 +8,13 @@ from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.tesla_amber_sync.const import DOMAIN
 from custom_components.tesla_amber_sync.energy_meter import EnergyMeters
 
+from .conftest import entry_data
 from .fakes import SYDNEY, FakeAmber, FakeTesla
 from .helpers import advance, advance_to, state_value
 
@@ -92,6 +94,41 @@ async def test_meters_count_each_kwh_once(
     assert state_value(hass, IMPORT) == "7.0"
 
 
+async def test_meters_across_the_end_of_daylight_saving(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    config_entry: MockConfigEntry,
+) -> None:
+    """Sunday 6 April 2025 has 25 hours (03:00 AEDT -> 02:00 AEST): energy reported during the
+    repeated hour counts once, and Monday (now +10:00) starts from its own total."""
+
+    def entry(day: date, offset: str, imported: float) -> dict[str, Any]:
+        return {**day_entry(day, imported), "timestamp": f"{day.isoformat()}T00:00:00{offset}"}
+
+    saturday, sunday, monday = date(2025, 4, 5), date(2025, 4, 6), date(2025, 4, 7)
+    frozen.move_to(datetime(2025, 4, 5, 23, 50, tzinfo=SYDNEY))
+    await hass.config.async_set_time_zone("Australia/Sydney")
+    tesla.history = [entry(saturday, "+11:00", 9000.0)]
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_value(hass, IMPORT) == "9.0"
+    first_0230 = datetime(2025, 4, 6, 2, 30, tzinfo=SYDNEY)
+    tesla.history = [entry(saturday, "+11:00", 9000.0), entry(sunday, "+11:00", 400.0)]
+    await advance_to(hass, frozen, first_0230, step=timedelta(minutes=5))
+    assert state_value(hass, IMPORT) == "9.4"
+    tesla.history = [entry(saturday, "+11:00", 9000.0), entry(sunday, "+11:00", 700.0)]
+    second_0230 = datetime(2025, 4, 6, 2, 30, tzinfo=SYDNEY, fold=1)  # an hour later
+    await advance_to(hass, frozen, second_0230, step=timedelta(minutes=5))
+    assert state_value(hass, IMPORT) == "9.7"
+    tesla.history = [entry(sunday, "+11:00", 5000.0), entry(monday, "+10:00", 200.0)]
+    await advance_to(
+        hass, frozen, datetime(2025, 4, 7, 0, 10, tzinfo=SYDNEY), step=timedelta(minutes=5)
+    )
+    assert state_value(hass, IMPORT) == "14.2"  # 9.0 + Sunday's 5.0 + Monday's first 0.2
+
+
 def test_meters_pure_rules() -> None:
     """Fallback sums, garbage ignored, old days forgotten, round trip."""
     meters = EnergyMeters()
@@ -149,3 +186,46 @@ async def test_dashboard_names_only_real_entities(
         assert hass.states.get(entity_id) is not None, entity_id
     titles = [card.get("title") for card in view["cards"]]
     assert "Demand charge" not in titles  # not enabled on this entry
+
+
+@pytest.mark.parametrize("source", ["amber", "fixed_plan"])
+async def test_dashboard_with_demand_names_only_real_entities(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    source: str,
+) -> None:
+    """With demand charges on, for an Amber and a fixed-plan entry, asked for by entry id: the
+    demand card is there and every entity the view names exists with a state."""
+    from .test_fixed_plan import DEMAND_OPTIONS, THREE_RATE, fixed_data
+
+    await hass.config.async_set_time_zone("Australia/Sydney")
+    fixed = source == "fixed_plan"
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home Powerwall",
+        unique_id="1234567890123",
+        data=fixed_data() if fixed else entry_data(),
+        options={**DEMAND_OPTIONS, **({"fixed_plan": THREE_RATE} if fixed else {})},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    response = await hass.services.async_call(
+        DOMAIN,
+        "dashboard",
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert response is not None
+    view = response["view"]
+    titles = [card.get("title") for card in view["cards"]]
+    assert "Demand charge" in titles
+    named = named_entities(view)
+    assert "sensor.home_powerwall_peak_demand" in named
+    price = "electricity_plan" if fixed else "amber_electric"
+    assert f"sensor.{price}_general_price" in named
+    for entity_id in named:
+        assert hass.states.get(entity_id) is not None, entity_id

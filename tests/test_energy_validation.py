@@ -21,8 +21,11 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     do_adhoc_statistics,
 )
 
+from custom_components.tesla_amber_sync.const import DOMAIN
+
 from .fakes import FakeAmber, FakeTesla
 from .test_energy import CHARGE, DISCHARGE, EXPORT, HOME, IMPORT, SOLAR, TODAY, day_entry
+from .test_fixed_plan import THREE_RATE, fixed_data
 
 
 @pytest.fixture(autouse=True)
@@ -32,26 +35,53 @@ def auto_enable_custom_integrations(  # overrides the conftest fixture: recorder
     """Recorder, then custom integrations."""
 
 
-@pytest.fixture
+PRICES = {
+    "amber": ("sensor.amber_electric_general_price", "sensor.amber_electric_feed_in_price"),
+    "fixed_plan": (
+        "sensor.electricity_plan_general_price",
+        "sensor.electricity_plan_feed_in_price",
+    ),
+}
+
+
+@pytest.fixture(params=sorted(PRICES))
 async def energy_ready(
+    request: pytest.FixtureRequest,
     recorder_mock: Any,
     hass: HomeAssistant,
     amber: FakeAmber,
     tesla: FakeTesla,
     config_entry: MockConfigEntry,
-) -> MockConfigEntry:
-    """Recorder and energy set up, and the entry loaded with energy totals."""
+) -> tuple[str, str]:
+    """Recorder and energy set up, and an Amber or fixed-plan entry loaded with energy totals;
+    its two price entities."""
     tesla.history = [day_entry(TODAY, 5000.0)]
     assert await async_setup_component(hass, "energy", {})
-    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    entry = config_entry
+    if request.param == "fixed_plan":
+        await hass.config_entries.async_remove(config_entry.entry_id)
+        entry = MockConfigEntry(
+            domain=DOMAIN,
+            title="Home Powerwall",
+            unique_id="1234567890123",
+            data=fixed_data(),
+            options={"fixed_plan": THREE_RATE},
+        )
+        entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    return config_entry
+    general, feed_in = PRICES[request.param]
+    assert hass.states.get(general) is not None
+    assert hass.states.get(feed_in) is not None
+    return general, feed_in
 
 
 async def test_home_assistant_energy_validation_finds_no_problem(
-    hass: HomeAssistant, energy_ready: MockConfigEntry
+    hass: HomeAssistant, energy_ready: tuple[str, str]
 ) -> None:
-    """Grid import/export with our prices, solar and battery: HA's validation is clean."""
+    """Grid import/export with our prices (Amber's or a fixed plan's), solar and battery: HA's
+    validation is clean."""
+    general, feed_in = energy_ready
     manager = await energy_data.async_get_manager(hass)
     await manager.async_update(
         {
@@ -62,7 +92,7 @@ async def test_home_assistant_energy_validation_finds_no_problem(
                         {
                             "stat_energy_from": IMPORT,
                             "stat_cost": None,
-                            "entity_energy_price": "sensor.amber_electric_general_price",
+                            "entity_energy_price": general,
                             "number_energy_price": None,
                         }
                     ],
@@ -70,7 +100,7 @@ async def test_home_assistant_energy_validation_finds_no_problem(
                         {
                             "stat_energy_to": EXPORT,
                             "stat_compensation": None,
-                            "entity_energy_price": "sensor.amber_electric_feed_in_price",
+                            "entity_energy_price": feed_in,
                             "number_energy_price": None,
                         }
                     ],

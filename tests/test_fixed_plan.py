@@ -578,3 +578,69 @@ async def test_sync_options_for_a_fixed_plan_have_no_amber_fields(
         "restore_on_remove",
         "live_status_interval",
     ]
+
+
+# --- demand charges on a fixed plan --------------------------------------------------------------
+
+DEMAND_OPTIONS: dict[str, Any] = {
+    "demand_enabled": True,
+    "demand_rate": 12.5,
+    "demand_rate_basis": "per_kw_month",
+    "demand_window_source": "fixed",
+    "demand_start": "16:00",
+    "demand_end": "21:00",
+    "demand_days": "all",
+    "demand_billing_day": 1,
+    "demand_in_plan": "demand_rates",
+}
+
+
+async def pushed_with(hass: HomeAssistant, tesla: FakeTesla, options: dict[str, Any]) -> Any:
+    """The plan a fresh fixed-plan entry with these options pushes at set-up (15 January)."""
+    await hass.config.async_set_time_zone("Australia/Sydney")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        unique_id="1234567890123",
+        data=fixed_data(),
+        options={"fixed_plan": THREE_RATE, **options},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    body = tesla.tariff_writes[-1]
+    validate_tariff(body)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done()
+    return body
+
+
+async def test_demand_window_months_apply_to_a_fixed_plan(
+    hass: HomeAssistant, frozen: FrozenDateTimeFactory, tesla: FakeTesla, amber: FakeAmber
+) -> None:
+    """A window for June-August only stays off the plan in January; one that includes January
+    puts its demand rate on the plan."""
+    plain = await pushed_with(hass, tesla, {})
+    winter_only = await pushed_with(hass, tesla, {**DEMAND_OPTIONS, "demand_months": [6, 7, 8]})
+    all_year = await pushed_with(hass, tesla, {**DEMAND_OPTIONS, "demand_months": [1, 6]})
+    assert winter_only == plain
+    assert plain["demand_charges"]["ALL_YEAR"]["rates"] == {}
+    # The 16:00-21:00 window cuts the periods it overlaps; each piece carries the rate.
+    assert all_year["demand_charges"]["ALL_YEAR"]["rates"] == {
+        "PEAK_DW": 12.5,
+        "WEEKEND_SHOULDER_DW": 12.5,
+    }
+
+
+async def test_demand_options_of_a_fixed_plan_offer_only_a_fixed_window(
+    hass: HomeAssistant, fixed_entry: MockConfigEntry
+) -> None:
+    """No Amber demandWindow flags to follow on a fixed plan: the choice is not offered."""
+    result = await hass.config_entries.options.async_init(fixed_entry.entry_id)
+    result = await step(hass, result, {"next_step_id": "demand"})
+    selector = next(
+        value
+        for key, value in result["data_schema"].schema.items()
+        if str(key) == "demand_window_source"
+    )
+    assert selector.config["options"] == ["fixed"]

@@ -18,6 +18,10 @@ FORCED_KINDS: Final = (FORCED_CHARGE, FORCED_DISCHARGE)
 AUTONOMOUS: Final = "autonomous"
 
 
+# The reserve during a forced discharge (%): the battery exports down to here.
+DISCHARGE_RESERVE: Final = 5
+
+
 @dataclass(frozen=True, slots=True)
 class BatterySettings:
     """Operation mode, backup reserve (%), export rule and grid-charging permission."""
@@ -77,8 +81,10 @@ def desired(baseline: BatterySettings, overlays: Overlays) -> BatterySettings:
     """The settings the Powerwall should have now. A forced mode outranks the price actions."""
     target = baseline
     if overlays.forced == FORCED_DISCHARGE:
-        # Export needs Time-Based Control and permission to export battery energy.
-        return replace(target, mode=AUTONOMOUS, export_rule="battery_ok")
+        # Export needs Time-Based Control, permission to export battery energy, and a reserve
+        # low enough to leave something to export (a lower one of the user's is kept).
+        reserve = min(baseline.reserve if baseline.reserve is not None else 100, DISCHARGE_RESERVE)
+        return replace(target, mode=AUTONOMOUS, export_rule="battery_ok", reserve=reserve)
     if overlays.forced == FORCED_CHARGE:
         reserve = overlays.forced_reserve if overlays.forced_reserve is not None else 100
         return replace(target, mode=AUTONOMOUS, grid_charging=True, reserve=reserve)

@@ -52,6 +52,7 @@ EVENT_BATTERY_ACTION: Final = f"{DOMAIN}_battery_action"
 # Tesla applies settings eventually: show what was written until a read confirms it.
 PENDING_FOR = timedelta(minutes=2)
 REFRESH_AFTER_WRITE = 10.0  # seconds
+RESTORE_RETRY = timedelta(minutes=1)  # a failed write of the user's settings is tried again
 WRITE_OPS: Final = {
     "mode": "operation",
     "reserve": "backup",
@@ -144,6 +145,7 @@ class ControlManager:
         self._unsubs: list[CALLBACK_TYPE] = []
         self._end_timer: CALLBACK_TYPE | None = None
         self._refresh: CALLBACK_TYPE | None = None
+        self._retry: CALLBACK_TYPE | None = None
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -170,10 +172,10 @@ class ControlManager:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
-        for timer in (self._end_timer, self._refresh):
+        for timer in (self._end_timer, self._refresh, self._retry):
             if timer is not None:
                 timer()
-        self._end_timer = self._refresh = None
+        self._end_timer = self._refresh = self._retry = None
 
     async def _save(self) -> None:
         await self._store.async_save(
@@ -327,11 +329,24 @@ class ControlManager:
             if kind == FORCED_CHARGE
             else None
         )
+        previous = self.forced
         self.forced = Forced(
             kind=kind, started=now, end=now + timedelta(minutes=minutes), reserve=reserve
         )
-        result = await self.data.sync.async_set_override(self._forced_build, f"forced {kind}")
-        await self.async_apply(f"forced {kind} for {minutes} min")
+        try:
+            result = await self.data.sync.async_set_override(self._forced_build, f"forced {kind}")
+            await self.async_apply(f"forced {kind} for {minutes} min")
+        except HomeAssistantError:
+            # Nothing may stay half-forced: go back to what ran before (a forced mode still
+            # running, or normal syncing with the user's settings), then report the failure.
+            self.forced = previous
+            if previous is None:
+                self.data.sync.clear_override()
+                await self._restore(f"forced {kind} could not start", raise_errors=False)
+            else:
+                self._arm_end()
+                await self._save()
+            raise
         self._arm_end()
         return result
 
@@ -347,8 +362,11 @@ class ControlManager:
 
         self._end_timer = async_track_point_in_utc_time(self.hass, end, self.forced.end)
 
-    async def async_end_forced(self, reason: str) -> bool:
-        """End a forced mode: settings back, normal syncing resumes. False if none was on."""
+    async def async_end_forced(self, reason: str, *, raise_errors: bool = False) -> bool:
+        """End a forced mode: settings back, normal syncing resumes. False if none was on.
+
+        A failed restore write is retried in the background; `raise_errors` also reports it
+        to the caller (the restore_normal action)."""
         if self.forced is None:
             return False
         kind = self.forced.kind
@@ -357,8 +375,28 @@ class ControlManager:
             self._end_timer()
             self._end_timer = None
         self.data.sync.clear_override()
-        await self.async_apply(f"forced {kind} ended: {reason}")
+        await self._restore(f"forced {kind} ended: {reason}", raise_errors=raise_errors)
         return True
+
+    async def _restore(self, reason: str, *, raise_errors: bool) -> None:
+        """Put the user's settings back; a failed write is retried until it goes through."""
+        if self._retry is not None:
+            self._retry()
+            self._retry = None
+        try:
+            await self.async_apply(reason)
+        except HomeAssistantError:
+            await self._save()  # no forced mode any more, and the settings still to restore
+            self._listeners.notify()
+            _LOGGER.warning("Will retry restoring the Powerwall settings in %s", RESTORE_RETRY)
+
+            async def retry(_now: datetime) -> None:
+                self._retry = None
+                await self._restore(reason, raise_errors=False)
+
+            self._retry = async_call_later(self.hass, RESTORE_RETRY, retry)
+            if raise_errors:
+                raise
 
     # --- negative prices -------------------------------------------------------------------------
 

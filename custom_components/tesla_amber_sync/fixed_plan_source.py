@@ -8,7 +8,7 @@ from typing import Any
 
 from homeassistant.util import dt as dt_util
 
-from .demand import IN_PLAN_NONE, SOURCE_FIXED, DemandConfig, window_slots
+from .demand import IN_PLAN_NONE, SOURCE_FIXED, DemandConfig, applies_in_month, window_slots
 from .demand_plan import apply_demand, window_cells
 from .plan_source import PlanBuild, PlanUnavailableError, site_zone
 from .plans import FixedPlan, PlanError, load_plan, period_at, plan_to_tou
@@ -65,12 +65,17 @@ class FixedPlanSource:
         if self.plan is None:
             raise PlanUnavailableError("plan_invalid", self.problem or "no plan")
         plan = plan_to_tou(self.plan)
+        zone = site_zone(self._site_info.data if self._site_info is not None else None)
+        today = dt_util.as_utc(now).astimezone(zone).date()
         demand = self._demand
         if (
             demand is not None
             and demand.enabled
             and demand.in_plan != IN_PLAN_NONE
             and demand.window_source == SOURCE_FIXED
+            # Outside the window's months the plan goes without it; the plan is rebuilt and
+            # compared at every site_info read (hourly), so a new month reaches the Powerwall.
+            and applies_in_month(demand, today.month)
         ):
             plan = apply_demand(plan, demand, window_cells(window_slots(demand)))
         tariff = encode_tariff(plan)
@@ -78,8 +83,6 @@ class FixedPlanSource:
             validate_tariff(tariff)
         except TariffValidationError as err:
             raise PlanUnavailableError("plan_invalid", str(err)) from err
-        zone = site_zone(self._site_info.data if self._site_info is not None else None)
-        today = dt_util.as_utc(now).astimezone(zone).date()
         index = TariffIndex(tariff)
         buy: dict[str, float] = {}
         sell: dict[str, float] = {}

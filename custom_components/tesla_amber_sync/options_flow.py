@@ -54,6 +54,7 @@ from .demand import (
     DAY_FILTERS,
     IN_PLAN_MODES,
     RATE_BASES,
+    SOURCE_FIXED,
     WINDOW_SOURCES,
     DemandConfig,
     DemandConfigError,
@@ -197,8 +198,12 @@ class TeslaAmberSyncOptionsFlow(PlanEditorMixin):
                     _select(RATE_BASES, CONF_DEMAND_RATE_BASIS)
                 ),
                 vol.Required(
-                    CONF_DEMAND_WINDOW_SOURCE, default=shown[CONF_DEMAND_WINDOW_SOURCE]
-                ): _select(WINDOW_SOURCES, CONF_DEMAND_WINDOW_SOURCE),
+                    CONF_DEMAND_WINDOW_SOURCE,
+                    default=shown[CONF_DEMAND_WINDOW_SOURCE],
+                    # A fixed plan has no Amber demandWindow flags to follow.
+                ): _select(
+                    (SOURCE_FIXED,) if self._fixed else WINDOW_SOURCES, CONF_DEMAND_WINDOW_SOURCE
+                ),
                 vol.Required(CONF_DEMAND_START, default=shown[CONF_DEMAND_START]): TimeSelector(),
                 vol.Required(CONF_DEMAND_END, default=shown[CONF_DEMAND_END]): TimeSelector(),
                 vol.Required(CONF_DEMAND_DAYS, default=shown[CONF_DEMAND_DAYS]): _select(

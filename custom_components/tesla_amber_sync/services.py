@@ -219,7 +219,7 @@ async def _force_charge(hass: HomeAssistant, call: ServiceCall) -> ServiceRespon
 async def _restore_normal(hass: HomeAssistant, call: ServiceCall) -> ServiceResponse:
     """End a forced mode early: settings back, normal syncing resumes."""
     entry = resolve_entry(hass, call)
-    ended = await entry.runtime_data.controls.async_end_forced("restore_normal")
+    ended = await entry.runtime_data.controls.async_end_forced("restore_normal", raise_errors=True)
     response: dict[str, Any] = {"ended": ended}
     return response if call.return_response else None
 

@@ -202,17 +202,19 @@ class SyncEngine:
 
     @callback
     def clear_override(self) -> None:
-        """Hand back to normal syncing: a fresh plan from current prices (or the fixed plan)."""
+        """Hand back to normal syncing: a fresh plan from current prices (or the fixed plan).
+
+        Pushed even with auto-sync off: the forced plan is ours and would otherwise repeat its
+        forced prices every day."""
         self.override = None
         self._set_status(STATUS_DISABLED if not self.auto_sync else None)
         self._resend = True  # whatever the forced plan left, the next build must go out
-        if self.auto_sync:
-            prices = self.data.prices
-            interval = prices.data.interval_start if prices and prices.data else None
-            self.hass.async_create_task(
-                self.async_push("forced mode ended", interval=interval),
-                "tesla_amber_sync hand back",
-            )
+        prices = self.data.prices
+        interval = prices.data.interval_start if prices and prices.data else None
+        self.hass.async_create_task(
+            self.async_push("forced mode ended", interval=interval),
+            "tesla_amber_sync hand back",
+        )
 
     @callback
     def _kick(self) -> None:
