@@ -84,6 +84,10 @@ from .soak_helpers import (
     step_to,
 )
 
+# Coverage's line tracer would double the soak's run time; every line it runs is covered by the
+# rest of the suite, and it checks behaviour, not coverage.
+pytestmark = pytest.mark.no_cover
+
 SEED = 20250328
 START = datetime(2025, 3, 28, 9, 2, 30, tzinfo=SYDNEY)  # a Friday morning, AEDT
 DAYS = 14
