@@ -24,7 +24,15 @@ from custom_components.tesla_amber_sync.tou import rates_at
 from custom_components.tesla_amber_sync.validate import validate_tariff
 
 from .conftest import entry_data
-from .fakes import SYDNEY, FakeAmber, FakeTesla, default_price, product_json, user_tariff
+from .fakes import (
+    SYDNEY,
+    FakeAmber,
+    FakeTesla,
+    default_price,
+    product_json,
+    site_json,
+    user_tariff,
+)
 from .helpers import advance, advance_to, state_value
 
 STATUS = "sensor.home_powerwall_sync_status"
@@ -668,3 +676,28 @@ async def test_switching_off_cancels_a_timed_push_waiting_for_the_spacing(
     )
     await advance_to(hass, frozen, at(15, 14, 9))
     assert len(tesla.tariff_writes) == 1
+
+
+async def test_thirty_minute_site_gets_amber_s_thirty_minute_price(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    config_entry: MockConfigEntry,
+) -> None:
+    """A site billed per 30 minutes is asked for 30-minute intervals, and the slot holding now
+    carries Amber's 30-minute current price, not a 5-minute one."""
+    amber.sites = [site_json(interval_length=30)]
+    amber.price_fn = wiggly_price
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    queries = [c.query for c in amber.calls_to("/prices/current")]
+    assert {q["resolution"] for q in queries} == {"30"}
+    half_hour = at(15, 14, 0)
+    expected = round(
+        sum(wiggly_price("general", half_hour + timedelta(minutes=m)) for m in range(0, 30, 5)) / 6,
+        5,
+    )
+    tariff = tesla.tariff_writes[-1]
+    assert rates_at(tariff, dt_util.as_local(at(15, 14, 2, 30))).buy == round(expected / 100, 4)
+    assert expected / 100 != round(wiggly_price("general", half_hour) / 100, 4)

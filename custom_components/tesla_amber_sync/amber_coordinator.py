@@ -141,8 +141,14 @@ class AmberCoordinator(DataUpdateCoordinator[AmberData]):
     async def _fetch(self, now: datetime) -> list[PriceInterval]:
         """One call normally; a second (30-minute resolution) when the first fell short of 24 h."""
         self.calls += 1
+        # A site billed per 30 minutes is asked for its 30-minute intervals, so the current slot
+        # carries Amber's own 30-minute price (5-minute sites get 5-minute detail).
+        resolution = 30 if self.site.interval_length == 30 else 5
         intervals, _ = await self.client.current_prices(
-            self.site.id, previous=AMBER_PREVIOUS, next_intervals=AMBER_NEXT, resolution=5
+            self.site.id,
+            previous=AMBER_PREVIOUS,
+            next_intervals=AMBER_NEXT,
+            resolution=resolution,
         )
         ahead = [i for i in intervals if i.interval_type == IntervalType.FORECAST]
         horizon = max((i.end for i in intervals), default=now)
