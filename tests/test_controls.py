@@ -126,6 +126,31 @@ async def test_each_control_writes_its_exact_body(
     assert state_value(hass, entity_id) == shown
 
 
+async def test_switches_turn_off_with_their_exact_bodies(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    config_entry: MockConfigEntry,
+) -> None:
+    """Grid charging and Storm Watch on at start; turning each off sends exactly its body."""
+    tesla.info["components"]["disallow_charge_from_grid_with_solar_installed"] = False
+    tesla.info["user_settings"]["storm_mode_enabled"] = True
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert state_value(hass, CHARGING) == "on"
+    assert state_value(hass, STORM) == "on"
+    for entity_id in (CHARGING, STORM):
+        await hass.services.async_call(
+            "switch", "turn_off", {"entity_id": entity_id}, blocking=True
+        )
+        assert state_value(hass, entity_id) == "off"
+    assert posts(tesla, "grid_import_export") == [
+        {"disallow_charge_from_grid_with_solar_installed": True}
+    ]
+    assert posts(tesla, "storm_mode") == [{"enabled": False}]
+
+
 @pytest.mark.parametrize(
     ("fault", "key"),
     [
@@ -521,3 +546,65 @@ async def test_battery_options_step(hass: HomeAssistant, loaded_entry: MockConfi
         "charge_on_negative": True,
         "negative_charge_reserve": 80,
     }
+
+
+async def test_time_based_control_repair_stays_quiet_while_forced(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    config_entry: MockConfigEntry,
+) -> None:
+    """Self-powered at start: the repair is raised. During a forced mode it stays away even if
+    the Powerwall reports another mode; once normal again, it is back."""
+    from homeassistant.helpers import issue_registry as ir
+
+    tesla.info["default_real_mode"] = "self_consumption"
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done()
+    issue_id = f"not_time_based_control_{config_entry.entry_id}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    await advance(hass, frozen, timedelta(minutes=5))
+    await call(hass, "force_charge", {"duration": 30})
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    tesla.info["default_real_mode"] = "self_consumption"  # changed in the Tesla app meanwhile
+    await config_entry.runtime_data.site_info.async_refresh()
+    await hass.async_block_till_done()
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    await call(hass, "restore_normal")
+    await config_entry.runtime_data.site_info.async_refresh()
+    await hass.async_block_till_done()
+    assert tesla.info["default_real_mode"] == "self_consumption"  # the user's own mode is back
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+
+
+async def test_forced_mode_on_a_fixed_plan_hands_back_the_fixed_plan(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+) -> None:
+    """A fixed-plan entry: the forced plan goes out, and at the end the fixed plan returns,
+    byte for byte; Amber is never called."""
+    from .test_fixed_plan import THREE_RATE, fixed_data
+
+    await hass.config.async_set_time_zone("Australia/Sydney")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home Powerwall",
+        unique_id="1234567890123",
+        data=fixed_data(),
+        options={"fixed_plan": THREE_RATE},
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    fixed_plan = tesla.tariff_writes[-1]
+    await advance(hass, frozen, timedelta(minutes=5))
+    await call(hass, "force_discharge", {"duration": 15})
+    assert tesla.tariff_writes[-1] != fixed_plan
+    assert state_value(hass, STATUS) == "forced_mode"
+    await advance_to(hass, frozen, at(14, 28, 0))
+    assert tesla.tariff_writes[-1] == fixed_plan
+    assert state_value(hass, FORCED) == "off"
+    assert amber.calls == []
