@@ -84,8 +84,8 @@ from .soak_helpers import (
     step_to,
 )
 
-# Coverage's line tracer would double the soak's run time; every line it runs is covered by the
-# rest of the suite, and it checks behaviour, not coverage.
+# Coverage's tracer stays off while the soak runs (200 s alone, 280 s traced): it checks
+# behaviour, and the rest of the suite covers every line it runs.
 pytestmark = pytest.mark.no_cover
 
 SEED = 20250328
