@@ -20,10 +20,9 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 import gc
 import logging
-import math
 import sys
 import time
 from typing import Any
@@ -36,7 +35,6 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import event as event_helper, frame, issue_registry as ir
 from homeassistant.util import dt as dt_util
-from homeassistant.util.async_ import get_scheduled_timer_handles
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_test_home_assistant,
@@ -55,6 +53,7 @@ from bench.replay_fakes import (
     TESLEMETRY_TOKEN,
     Clouds,
 )
+from bench.time_travel import move_just_past, next_timer, settle
 from custom_components.tesla_amber_sync.const import (
     CONF_AMBER_SITE_ID,
     CONF_AMBER_TOKEN,
@@ -68,8 +67,6 @@ from custom_components.tesla_amber_sync.const import (
 )
 
 HA_TIME_ZONE = "Australia/Sydney"
-MAX_STEPS_AT_ONE_INSTANT = 10_000
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 INTEGRATION_LOGGER = "custom_components.tesla_amber_sync"
 
 
@@ -260,59 +257,11 @@ def excluded_cpu(clouds: Clouds) -> float:
     return clouds.cpu + FullCollections.cpu
 
 
-def next_timer(loop: asyncio.AbstractEventLoop) -> float | None:
-    """When the loop's earliest live timer is due (loop time = frozen POSIX time)."""
-    return min(
-        (h.when() for h in get_scheduled_timer_handles(loop) if not h.cancelled()),
-        default=None,
-    )
-
-
-def track_executor_jobs(loop: asyncio.AbstractEventLoop) -> set[asyncio.Future[Any]]:
-    """Keep a set of the loop's unfinished executor jobs (imports, file access at setup)."""
-    pending: set[asyncio.Future[Any]] = getattr(loop, "_bench_executor_jobs", set())
-    if hasattr(loop, "_bench_executor_jobs"):
-        return pending
-    original = loop.run_in_executor
-
-    def run_in_executor(executor: Any, func: Any, *args: Any) -> asyncio.Future[Any]:
-        future = original(executor, func, *args)
-        pending.add(future)
-        future.add_done_callback(pending.discard)
-        return future
-
-    loop.run_in_executor = run_in_executor  # type: ignore[method-assign]
-    loop._bench_executor_jobs = pending  # type: ignore[attr-defined]
-    return pending
-
-
-async def settle(loop: asyncio.AbstractEventLoop) -> None:
-    """Let the loop run until nothing is ready at this instant (due timers included).
-
-    `hass.async_block_till_done` would wait for tasks sleeping until a later instant, which with
-    a frozen clock never comes; this only drains what can run now. Work in executor threads takes
-    real time and is waited for before the clock may move.
-    """
-    ready = loop._ready  # type: ignore[attr-defined]
-    jobs = track_executor_jobs(loop)
-    for _ in range(MAX_STEPS_AT_ONE_INSTANT):
-        await asyncio.sleep(0)
-        if not ready:
-            await asyncio.sleep(0)  # timers that fell due in that pass are queued after us
-            if not ready:
-                if not jobs:
-                    return
-                await asyncio.wait(list(jobs))
-    raise RuntimeError("the event loop does not settle at one instant")
-
-
 async def step_to(
     loop: asyncio.AbstractEventLoop, freezer: FrozenDateTimeFactory, when: float, clouds: Clouds
 ) -> tuple[float, tuple[str, ...]]:
     """Move the clock to `when`, run what is due; CPU used (fakes excluded) and calls served."""
-    # Just past `when`: at POSIX-scale loop times the loop's clock resolution rounds away, so a
-    # timer is only due once the clock has moved beyond it.
-    freezer.move_to(EPOCH + timedelta(microseconds=math.floor(when * 1_000_000) + 1))
+    move_just_past(freezer, when)
     calls_before = len(clouds.calls)
     excluded_before = excluded_cpu(clouds)
     began = time.process_time()

@@ -15,6 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
 from custom_components.tesla_amber_sync.const import DOMAIN
+from custom_components.tesla_amber_sync.plan_templates import starter_plan
 
 from .fakes import (
     AMBER_SITE_ID,
@@ -136,3 +137,59 @@ async def loaded_entry(
     assert await hass.config_entries.async_setup(config_entry.entry_id)
     await hass.async_block_till_done()
     return config_entry
+
+
+# --- fixed-plan entries ---------------------------------------------------------------------------
+
+THREE_RATE = starter_plan(
+    "peak_shoulder_offpeak",
+    name="Origin Flexi TOU",
+    utility="Origin Energy",
+    daily_supply_charge=1.1,
+    peak=0.55,
+    shoulder=0.35,
+    off_peak=0.22,
+    sell=0.05,
+)
+
+
+def fixed_data(**overrides: Any) -> dict[str, Any]:
+    """Entry data of a fixed-plan + Teslemetry entry."""
+    data = entry_data(price_source="fixed_plan", **overrides)
+    del data["amber_api_token"], data["amber_site_id"]
+    return data
+
+
+async def setup_entry(
+    hass: HomeAssistant, data: dict[str, Any], options: dict[str, Any]
+) -> MockConfigEntry:
+    """An entry with this data and these options, set up in Sydney time."""
+    await hass.config.async_set_time_zone("Australia/Sydney")
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Home Powerwall",
+        unique_id=str(ENERGY_SITE_ID),
+        data=data,
+        options=options,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    return entry
+
+
+async def setup_fixed_entry(
+    hass: HomeAssistant,
+    options: dict[str, Any] | None = None,
+    plan: dict[str, Any] = THREE_RATE,
+) -> MockConfigEntry:
+    """A fixed-plan entry (the three-rate starter plan unless told), set up in Sydney time."""
+    return await setup_entry(hass, fixed_data(), {"fixed_plan": plan, **(options or {})})
+
+
+@pytest.fixture
+async def fixed_entry(
+    hass: HomeAssistant, frozen: FrozenDateTimeFactory, tesla: FakeTesla, amber: FakeAmber
+) -> MockConfigEntry:
+    """A fixed-plan entry, set up against the fakes at START (Wednesday 14:02 in Sydney)."""
+    return await setup_fixed_entry(hass)

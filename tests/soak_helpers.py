@@ -23,17 +23,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 import json
 import logging
-import math
 import random
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.util import dt as dt_util
-from homeassistant.util.async_ import get_scheduled_timer_handles
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMockResponse
 from yarl import URL
 
+from bench.time_travel import move_just_past, settle
 from custom_components.tesla_amber_sync.api.amber import dedupe_intervals, parse_interval
 from custom_components.tesla_amber_sync.api.models import PriceInterval
 from custom_components.tesla_amber_sync.demand import (
@@ -48,66 +47,16 @@ from custom_components.tesla_amber_sync.tou import encode_tariff
 from .fakes import FakeAmber, FakeTesla, connection_refused
 
 SYDNEY = ZoneInfo("Australia/Sydney")
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HALF_HOUR = timedelta(minutes=30)
-MAX_STEPS_AT_ONE_INSTANT = 10_000
 
 # --- time travel ---------------------------------------------------------------------------------
-
-
-def next_timer(loop: asyncio.AbstractEventLoop) -> float | None:
-    """When the loop's earliest live timer is due (in the tests, loop time = frozen POSIX time)."""
-    return min(
-        (h.when() for h in get_scheduled_timer_handles(loop) if not h.cancelled()),
-        default=None,
-    )
-
-
-def track_executor_jobs(loop: asyncio.AbstractEventLoop) -> set[asyncio.Future[Any]]:
-    """The loop's unfinished executor jobs (module imports and file access at setup)."""
-    pending: set[asyncio.Future[Any]] | None = getattr(loop, "_soak_executor_jobs", None)
-    if pending is not None:
-        return pending
-    jobs: set[asyncio.Future[Any]] = set()
-    original = loop.run_in_executor
-
-    def run_in_executor(executor: Any, func: Any, *args: Any) -> asyncio.Future[Any]:
-        future = original(executor, func, *args)
-        jobs.add(future)
-        future.add_done_callback(jobs.discard)
-        return future
-
-    loop.run_in_executor = run_in_executor  # type: ignore[method-assign]
-    loop._soak_executor_jobs = jobs  # type: ignore[attr-defined]
-    return jobs
-
-
-async def settle(loop: asyncio.AbstractEventLoop) -> None:
-    """Run everything that can run at this instant (timers due now included), and no more.
-
-    `hass.async_block_till_done` would wait for work sleeping until a later instant, which with
-    a frozen clock never comes; this drains only what is ready. Executor jobs take real time and
-    are waited for before the clock may move.
-    """
-    ready = loop._ready  # type: ignore[attr-defined]
-    jobs = track_executor_jobs(loop)
-    for _ in range(MAX_STEPS_AT_ONE_INSTANT):
-        await asyncio.sleep(0)
-        if not ready:
-            await asyncio.sleep(0)  # timers that fell due in that pass are queued after us
-            if not ready:
-                if not jobs:
-                    return
-                await asyncio.wait(list(jobs))
-    raise RuntimeError("the event loop does not settle at one instant")
 
 
 async def step_to(
     loop: asyncio.AbstractEventLoop, freezer: FrozenDateTimeFactory, when: float
 ) -> None:
     """Move the frozen clock to `when` (POSIX seconds) and run what is due."""
-    # Just past `when`: at POSIX-scale loop times a timer is due once the clock is beyond it.
-    freezer.move_to(EPOCH + timedelta(microseconds=math.floor(when * 1_000_000) + 1))
+    move_just_past(freezer, when)
     await settle(loop)
 
 

@@ -35,14 +35,13 @@ import voluptuous as vol
 
 from custom_components.tesla_amber_sync.const import DOMAIN
 from custom_components.tesla_amber_sync.plan_source import PlanUnavailableError
-from custom_components.tesla_amber_sync.plan_templates import starter_plan
 from custom_components.tesla_amber_sync.plans import PlanError, load_plan, plan_to_tou
 from custom_components.tesla_amber_sync.services import SERVICES
 from custom_components.tesla_amber_sync.tou import encode_tariff
 from custom_components.tesla_amber_sync.validate import validate_tariff
 
-from .conftest import entry_data
-from .fakes import AMBER_TOKEN, ENERGY_SITE_ID, FakeAmber, FakeTesla, user_tariff
+from .conftest import THREE_RATE, entry_data, setup_fixed_entry
+from .fakes import AMBER_TOKEN, FakeAmber, FakeTesla, user_tariff
 from .fault_helpers import STATUS, assert_clean_logs, secrets_in
 from .flow_helpers import STRINGS
 from .helpers import state_value
@@ -57,16 +56,6 @@ FUZZ = settings(
 AMBER_ACTIONS = sorted(SERVICES)
 FIELDS = ("config_entry_id", "duration", "target_reserve", "plan")
 
-THREE_RATE = starter_plan(
-    "peak_shoulder_offpeak",
-    name="Origin Flexi TOU",
-    utility="Origin Energy",
-    daily_supply_charge=1.1,
-    peak=0.55,
-    shoulder=0.35,
-    off_peak=0.22,
-    sell=0.05,
-)
 
 # --- strategies ---------------------------------------------------------------------------------
 
@@ -293,39 +282,6 @@ def other_entries(hass: HomeAssistant) -> dict[str, str]:
     idle = MockConfigEntry(domain=DOMAIN, title="Idle", unique_id="42", data=entry_data())
     idle.add_to_hass(hass)
     return {OTHER_DOMAIN: sun.entry_id, NOT_LOADED: idle.entry_id}
-
-
-def fixed_data() -> dict[str, Any]:
-    """Entry data of a fixed-plan + Teslemetry entry."""
-    data = entry_data(price_source="fixed_plan")
-    del data["amber_api_token"], data["amber_site_id"]
-    return data
-
-
-async def setup_fixed_entry(
-    hass: HomeAssistant, options: dict[str, Any] | None = None
-) -> MockConfigEntry:
-    """A fixed-plan entry (the three-rate starter plan), set up."""
-    await hass.config.async_set_time_zone("Australia/Sydney")
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home Powerwall",
-        unique_id=str(ENERGY_SITE_ID),
-        data=fixed_data(),
-        options={"fixed_plan": THREE_RATE, **(options or {})},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
-
-
-@pytest.fixture
-async def fixed_entry(
-    hass: HomeAssistant, frozen: FrozenDateTimeFactory, tesla: FakeTesla, amber: FakeAmber
-) -> MockConfigEntry:
-    """A loaded fixed-plan entry."""
-    return await setup_fixed_entry(hass)
 
 
 # --- fuzzing ------------------------------------------------------------------------------------

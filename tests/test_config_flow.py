@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 import json
+import logging
 import time
 from typing import Any
 from unittest.mock import AsyncMock, patch
@@ -430,6 +431,28 @@ async def test_teslemetry_errors(
     tesla.clear_faults()
     result = await configure(hass, result, {"teslemetry_api_token": TESLEMETRY_TOKEN})
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_teslemetry_check_failure_is_logged_without_the_token(
+    hass: HomeAssistant,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Tesla echoes the refused token in its error text: the debug line says why, not the key."""
+    caplog.set_level(logging.DEBUG, "custom_components.tesla_amber_sync")
+    tesla.fail(
+        "products",
+        status=401,
+        times=-1,
+        body={"response": None, "error": f"invalid bearer token {TESLEMETRY_TOKEN}"},
+    )
+    result = await to_teslemetry_form(hass)
+    result = await configure(hass, result, {"teslemetry_api_token": TESLEMETRY_TOKEN})
+    assert result["errors"] == {"base": "invalid_auth"}
+    assert "Tesla token check failed" in caplog.text
+    assert "invalid bearer token ***" in caplog.text
+    assert TESLEMETRY_TOKEN not in caplog.text
 
 
 async def test_teslemetry_account_without_energy_site(

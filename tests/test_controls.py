@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 from custom_components.tesla_amber_sync.const import DOMAIN
 from custom_components.tesla_amber_sync.validate import validate_tariff
 
-from .conftest import entry_data
+from .conftest import entry_data, setup_fixed_entry
 from .fakes import SYDNEY, FakeAmber, FakeTesla, default_price
 from .helpers import advance, advance_to, state_value
 
@@ -586,19 +586,7 @@ async def test_forced_mode_on_a_fixed_plan_hands_back_the_fixed_plan(
 ) -> None:
     """A fixed-plan entry: the forced plan goes out, and at the end the fixed plan returns,
     byte for byte; Amber is never called."""
-    from .test_fixed_plan import THREE_RATE, fixed_data
-
-    await hass.config.async_set_time_zone("Australia/Sydney")
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home Powerwall",
-        unique_id="1234567890123",
-        data=fixed_data(),
-        options={"fixed_plan": THREE_RATE},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_fixed_entry(hass)
     fixed_plan = tesla.tariff_writes[-1]
     await advance(hass, frozen, timedelta(minutes=5))
     await call(hass, "force_discharge", {"duration": 15})

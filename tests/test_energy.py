@@ -14,7 +14,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.tesla_amber_sync.const import DOMAIN
 from custom_components.tesla_amber_sync.energy_meter import EnergyMeters
 
-from .conftest import entry_data
+from .conftest import entry_data, setup_entry, setup_fixed_entry
 from .fakes import SYDNEY, FakeAmber, FakeTesla
 from .helpers import advance, advance_to, state_value
 
@@ -198,20 +198,13 @@ async def test_dashboard_with_demand_names_only_real_entities(
 ) -> None:
     """With demand charges on, for an Amber and a fixed-plan entry, asked for by entry id: the
     demand card is there and every entity the view names exists with a state."""
-    from .test_fixed_plan import DEMAND_OPTIONS, THREE_RATE, fixed_data
+    from .test_fixed_plan import DEMAND_OPTIONS
 
-    await hass.config.async_set_time_zone("Australia/Sydney")
     fixed = source == "fixed_plan"
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home Powerwall",
-        unique_id="1234567890123",
-        data=fixed_data() if fixed else entry_data(),
-        options={**DEMAND_OPTIONS, **({"fixed_plan": THREE_RATE} if fixed else {})},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    if fixed:
+        entry = await setup_fixed_entry(hass, DEMAND_OPTIONS)
+    else:
+        entry = await setup_entry(hass, entry_data(), DEMAND_OPTIONS)
     response = await hass.services.async_call(
         DOMAIN,
         "dashboard",

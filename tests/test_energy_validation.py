@@ -15,17 +15,14 @@ from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
     do_adhoc_statistics,
 )
 
-from custom_components.tesla_amber_sync.const import DOMAIN
-
+from .conftest import entry_data, setup_entry, setup_fixed_entry
 from .fakes import FakeAmber, FakeTesla
 from .test_energy import CHARGE, DISCHARGE, EXPORT, HOME, IMPORT, SOLAR, TODAY, day_entry
-from .test_fixed_plan import THREE_RATE, fixed_data
 
 
 @pytest.fixture(autouse=True)
@@ -51,25 +48,15 @@ async def energy_ready(
     hass: HomeAssistant,
     amber: FakeAmber,
     tesla: FakeTesla,
-    config_entry: MockConfigEntry,
 ) -> tuple[str, str]:
     """Recorder and energy set up, and an Amber or fixed-plan entry loaded with energy totals;
     its two price entities."""
     tesla.history = [day_entry(TODAY, 5000.0)]
     assert await async_setup_component(hass, "energy", {})
-    entry = config_entry
     if request.param == "fixed_plan":
-        await hass.config_entries.async_remove(config_entry.entry_id)
-        entry = MockConfigEntry(
-            domain=DOMAIN,
-            title="Home Powerwall",
-            unique_id="1234567890123",
-            data=fixed_data(),
-            options={"fixed_plan": THREE_RATE},
-        )
-        entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+        await setup_fixed_entry(hass)
+    else:
+        await setup_entry(hass, entry_data(), {})
     general, feed_in = PRICES[request.param]
     assert hass.states.get(general) is not None
     assert hass.states.get(feed_in) is not None

@@ -18,24 +18,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.tesla_amber_sync.const import DOMAIN
-from custom_components.tesla_amber_sync.plan_templates import starter_plan
 from custom_components.tesla_amber_sync.validate import validate_tariff
 
-from .conftest import entry_data
+from .conftest import THREE_RATE, fixed_data, setup_fixed_entry
 from .fakes import SYDNEY, TESLEMETRY_TOKEN, FakeAmber, FakeTesla
 from .flow_helpers import assert_has_strings
 from .helpers import advance, advance_to, state_value
 
-THREE_RATE = starter_plan(
-    "peak_shoulder_offpeak",
-    name="Origin Flexi TOU",
-    utility="Origin Energy",
-    daily_supply_charge=1.1,
-    peak=0.55,
-    shoulder=0.35,
-    off_peak=0.22,
-    sell=0.05,
-)
 SUMMER_PLAN: dict[str, Any] = {
     "name": "Seasonal",
     "utility": "Example Energy",
@@ -93,32 +82,6 @@ SUMMER_PLAN: dict[str, Any] = {
 GENERAL = "sensor.electricity_plan_general_price"
 FEED_IN = "sensor.electricity_plan_feed_in_price"
 PERIOD = "sensor.electricity_plan_plan_period"
-
-
-def fixed_data(**overrides: Any) -> dict[str, Any]:
-    """Entry data of a fixed-plan + Teslemetry entry."""
-    data = entry_data(price_source="fixed_plan", **overrides)
-    del data["amber_api_token"], data["amber_site_id"]
-    return data
-
-
-@pytest.fixture
-async def fixed_entry(
-    hass: HomeAssistant, frozen: FrozenDateTimeFactory, tesla: FakeTesla, amber: FakeAmber
-) -> MockConfigEntry:
-    """A fixed-plan entry (the three-rate starter plan), set up at Wednesday 14:02 in Sydney."""
-    await hass.config.async_set_time_zone("Australia/Sydney")
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Home Powerwall",
-        unique_id="1234567890123",
-        data=fixed_data(),
-        options={"fixed_plan": THREE_RATE},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
-    return entry
 
 
 def at(month: int, day: int, hour: int, minute: int = 0) -> datetime:
@@ -239,16 +202,7 @@ async def test_the_exact_plan_body_is_pushed(
 ) -> None:
     """A seasonal plan wrapping the year with weekday/weekend splits and a midnight-crossing
     off-peak: one push at start, byte for byte what the snapshot holds; no Amber call."""
-    await hass.config.async_set_time_zone("Australia/Sydney")
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id="1234567890123",
-        data=fixed_data(),
-        options={"fixed_plan": SUMMER_PLAN},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await setup_fixed_entry(hass, plan=SUMMER_PLAN)
     assert len(tesla.tariff_writes) == 1
     body = tesla.tariff_writes[0]
     validate_tariff(body)
@@ -597,16 +551,7 @@ DEMAND_OPTIONS: dict[str, Any] = {
 
 async def pushed_with(hass: HomeAssistant, tesla: FakeTesla, options: dict[str, Any]) -> Any:
     """The plan a fresh fixed-plan entry with these options pushes at set-up (15 January)."""
-    await hass.config.async_set_time_zone("Australia/Sydney")
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        unique_id="1234567890123",
-        data=fixed_data(),
-        options={"fixed_plan": THREE_RATE, **options},
-    )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    entry = await setup_fixed_entry(hass, options)
     body = tesla.tariff_writes[-1]
     validate_tariff(body)
     assert await hass.config_entries.async_unload(entry.entry_id)

@@ -58,6 +58,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
+from bench.time_travel import next_timer
 from custom_components.tesla_amber_sync.const import DOMAIN
 from custom_components.tesla_amber_sync.demand import DemandConfig
 from custom_components.tesla_amber_sync.diagnostics import async_get_config_entry_diagnostics
@@ -78,7 +79,6 @@ from .soak_helpers import (
     GridProfile,
     SoakLogScanner,
     expected_plan,
-    next_timer,
     parsed_intervals,
     settle,
     step_to,

@@ -284,6 +284,7 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
         try:
             sites = await self._tesla_client(token, base_url).products()
         except ApiError as err:
+            # ApiError texts never hold the token (api/http.py strips an echoed one).
             _LOGGER.debug("Tesla token check failed: %s", err)
             return [], _tesla_error(err)
         if not sites:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from datetime import datetime, timedelta
 import logging
 
@@ -49,8 +50,9 @@ class TeslaCoordinator[DataT](DataUpdateCoordinator[DataT]):
         self.calls = 0  # for diagnostics and the API-budget benchmark
         self._wait_until: datetime | None = None
 
+    @abstractmethod
     async def _fetch(self) -> DataT:
-        raise NotImplementedError
+        """The one Tesla read this coordinator makes (each subclass names it)."""
 
     async def _async_update_data(self) -> DataT:
         now = dt_util.utcnow()
