@@ -22,6 +22,16 @@ def _parse_start(text: str) -> datetime:
     return when
 
 
+def _parse_clock(text: str) -> int:
+    try:
+        hour, minute = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected HH:MM, e.g. 12:30") from None
+    if not (0 <= hour < 24 and 0 <= minute < 60):
+        raise argparse.ArgumentTypeError("expected HH:MM, e.g. 12:30")
+    return hour * 60 + minute
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(
@@ -60,6 +70,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--amber-rate-limit", type=int, default=50, help="Amber calls per 300 s per key"
     )
+    parser.add_argument(
+        "--horizon-hours",
+        type=float,
+        default=0.0,
+        help="Amber's look-ahead in hours; 0 (default) = AEMO's pre-dispatch horizon",
+    )
+    parser.add_argument(
+        "--predispatch",
+        type=_parse_clock,
+        default=12 * 60 + 30,
+        help="NEM time (HH:MM) the pre-dispatch run that adds a day appears (default 12:30)",
+    )
+    parser.add_argument(
+        "--five-minute-hours",
+        type=float,
+        default=1.0,
+        help="how far ahead Amber gives 5-minute forecasts (default 1)",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
 
@@ -78,6 +106,9 @@ async def _serve(args: argparse.Namespace) -> None:
         no_pricing_constraint=not args.no_pricing_constraint_feature,
         tesla_rate_limit=args.tesla_rate_limit,
         amber_rate_limit=args.amber_rate_limit,
+        horizon_hours=args.horizon_hours,
+        predispatch_minute=args.predispatch,
+        five_minute_hours=args.five_minute_hours,
     )
     sim = handle.simulator
     print(f"Simulator running at {handle.url}  (seed {args.seed}, speed {args.speed}x)")

@@ -49,7 +49,12 @@ class SimOptions:
     tesla_rate_limit: int | None = None  # e.g. 30 (Teslemetry: 30 per 60 s); None = unlimited
     tesla_rate_window: int = 60
     estimate_seconds: float = 30.0
-    horizon_hours: float = 28.0
+    # Amber's look-ahead: 0 = AEMO's pre-dispatch horizon (to 04:00 NEM of the next trading day,
+    # a day more once the run published at `predispatch_minute` NEM time is out); more = always
+    # that many hours (the old, always-long world). 5-minute forecasts reach `five_minute_hours`.
+    horizon_hours: float = 0.0
+    predispatch_minute: int = 12 * 60 + 30
+    five_minute_hours: float = 1.0
     write_delay_seconds: float = 0.0
     tariff_min_interval_seconds: float = 0.0
     strict_tariff: bool = False
@@ -68,6 +73,8 @@ LIVE_OPTIONS = frozenset(
         "tesla_rate_window",
         "estimate_seconds",
         "horizon_hours",
+        "predispatch_minute",
+        "five_minute_hours",
         "write_delay_seconds",
         "tariff_min_interval_seconds",
         "strict_tariff",
@@ -111,6 +118,8 @@ class Simulator:
             make_sites(o.seed, o.sites),
             estimate_seconds=o.estimate_seconds,
             horizon_hours=o.horizon_hours,
+            predispatch_minute=o.predispatch_minute,
+            five_minute_hours=o.five_minute_hours,
         )
         self.household = Household(o.seed, self.zone, HouseholdConfig(pv_dc_watts=o.pv_watts))
         self.powerwall = Powerwall(
@@ -178,6 +187,8 @@ class Simulator:
         self.tesla_limiter.configure(o.tesla_rate_limit or 1, o.tesla_rate_window)
         self.prices.estimate_seconds = o.estimate_seconds
         self.prices.horizon_hours = o.horizon_hours
+        self.prices.predispatch_minute = o.predispatch_minute
+        self.prices.five_minute_hours = o.five_minute_hours
         self.faults.default_delay = o.fault_delay_seconds
         if self.powerwall.no_pricing_constraint != o.no_pricing_constraint:
             self.powerwall.set_no_pricing_constraint(self.now(), o.no_pricing_constraint)

@@ -35,7 +35,12 @@ POTENTIAL_SPOT = 50.0  # a forecast whose high band reaches this is a potential 
 SPOT_FLOOR = -110.0  # -$1,000/MWh incl. GST
 SPOT_CAP = 2233.0  # $20,300/MWh incl. GST
 DEFAULT_ESTIMATE_SECONDS = 30
-DEFAULT_HORIZON_HOURS = 28
+# AEMO's pre-dispatch reaches 04:00 NEM time of the trading day after the one it was run for; the
+# run that extends it by a day is published at about 12:30 NEM time.
+TRADING_DAY_END = time(4)
+DEFAULT_PREDISPATCH_MINUTE = 12 * 60 + 30
+# How far ahead Amber gives 5-minute forecasts before switching to 30-minute ones.
+DEFAULT_FIVE_MINUTE_HOURS = 1.0
 MAX_INTERVALS = 2048
 
 ACTUAL = "ActualInterval"
@@ -53,6 +58,15 @@ def floor_time(when: datetime, step: timedelta) -> datetime:
 def nem_date(when: datetime) -> date:
     """The NEM (UTC+10) calendar date of an instant."""
     return when.astimezone(NEM_TZ).date()
+
+
+def aemo_horizon_end(now: datetime, predispatch_minute: int = DEFAULT_PREDISPATCH_MINUTE) -> datetime:
+    """Where AEMO's pre-dispatch (and so Amber's forecast) ends at `now`: 04:00 NEM time two days
+    after the day of the latest run, a run appearing each day at `predispatch_minute` NEM time."""
+    local = now.astimezone(NEM_TZ)
+    minute = local.hour * 60 + local.minute
+    run_day = local.date() if minute >= predispatch_minute else local.date() - timedelta(1)
+    return datetime.combine(run_day + timedelta(2), TRADING_DAY_END, NEM_TZ).astimezone(UTC)
 
 
 def _utc_text(when: datetime) -> str:
@@ -151,7 +165,11 @@ class PriceModel:
     seed: int
     sites: Sequence[AmberSite] = ()
     estimate_seconds: float = DEFAULT_ESTIMATE_SECONDS
-    horizon_hours: float = DEFAULT_HORIZON_HOURS
+    # 0: AEMO's horizon (see `horizon_end`); more: a fixed look-ahead of that many hours (the
+    # simulator's old, always-long world, for tests that need it).
+    horizon_hours: float = 0.0
+    predispatch_minute: int = DEFAULT_PREDISPATCH_MINUTE  # NEM minute of the day
+    five_minute_hours: float = DEFAULT_FIVE_MINUTE_HOURS
     _overrides: dict[tuple[str | None, date], DayOverride] = field(default_factory=dict)
     _profiles: dict[tuple[str, date], DayProfile] = field(default_factory=dict)
     _spots: dict[tuple[str, int], SpotDetail] = field(default_factory=dict)
@@ -417,14 +435,24 @@ class PriceModel:
     # --- what was published -----------------------------------------------------------------
 
     def horizon_end(self, now: datetime) -> datetime:
-        """The end of the forecast Amber shows at `now`: 28 h, stretching to about 40 h after
-        AEMO's early-afternoon pre-dispatch run covers the next trading day."""
-        reach = floor_time(now + timedelta(hours=self.horizon_hours) + THIRTY, THIRTY)
-        local = now.astimezone(NEM_TZ)
-        if (local.hour, local.minute) >= (12, 30):
-            trading_end = datetime.combine(local.date() + timedelta(2), time(4), NEM_TZ)
-            reach = max(reach, trading_end.astimezone(UTC))
-        return reach
+        """The end of the forecast Amber shows at `now`.
+
+        AEMO's pre-dispatch only reaches the end of the next trading day (04:00 NEM time), and
+        the run that adds a day appears at `predispatch_minute` (about 12:30 NEM). So from 04:00
+        to 12:30 the look-ahead shrinks from 24 h to 15.5 h, then jumps to about 39.5 h. With
+        `horizon_hours` set, the horizon is simply that far ahead instead.
+        """
+        if self.horizon_hours > 0:
+            return floor_time(now + timedelta(hours=self.horizon_hours) + THIRTY, THIRTY)
+        return aemo_horizon_end(now, self.predispatch_minute)
+
+    def five_minute_end(self, current: datetime) -> datetime:
+        """Where 5-minute forecasts stop: `five_minute_hours` past the current interval, on the
+        next half-hour boundary (30-minute intervals start on one), never before the current
+        half hour is finished."""
+        reach = current + max(FIVE, timedelta(hours=self.five_minute_hours))
+        aligned = floor_time(reach, THIRTY)
+        return aligned if aligned >= reach else aligned + THIRTY
 
     def _quote(self, region: str, start: datetime, now: datetime) -> _Quote:
         detail = self.spot_detail(region, start)
@@ -585,18 +613,18 @@ class PriceModel:
         """(start, minutes) of every interval `prices/current` returns at `now`, in order.
 
         At resolution 5: `previous` 5-minute actuals, the current 5-minute interval, then
-        forecasts of 5 minutes up to the end of the current hour and 30 minutes after that.
-        At resolution 30 everything is 30 minutes. Forecasts stop at the horizon.
+        forecasts of 5 minutes as far as `five_minute_end` and 30 minutes after that.
+        At resolution 30 everything is 30 minutes. No interval ends past the horizon.
         """
         step = FIVE if resolution == 5 else THIRTY
         current = floor_time(now, step)
         slots = [(current - step * k, resolution) for k in range(previous, 0, -1)]
         slots.append((current, resolution))
         horizon = self.horizon_end(now)
-        hour_end = floor_time(current, timedelta(hours=1)) + timedelta(hours=1)
+        five_end = self.five_minute_end(current)
         cursor = current + step
         for _ in range(next_count):
-            minutes = 5 if resolution == 5 and cursor < hour_end else 30
+            minutes = 5 if resolution == 5 and cursor < five_end else 30
             if cursor + timedelta(minutes=minutes) > horizon:
                 break
             slots.append((cursor, minutes))
@@ -638,12 +666,12 @@ class PriceModel:
         first = datetime.combine(start_date, time(0), NEM_TZ).astimezone(UTC)
         last = datetime.combine(end_date + timedelta(1), time(0), NEM_TZ).astimezone(UTC)
         current = floor_time(now_utc, step)
-        hour_end = floor_time(current, timedelta(hours=1)) + timedelta(hours=1)
+        five_end = self.five_minute_end(current)
         horizon = self.horizon_end(now_utc)
         slots: list[tuple[datetime, int]] = []
         cursor = first
         while cursor < last:
-            minutes = 5 if served == 5 and (cursor <= current or cursor < hour_end) else 30
+            minutes = 5 if served == 5 and (cursor <= current or cursor < five_end) else 30
             if minutes == 30 and cursor.minute % 30:
                 minutes = 5  # finish the half hour in 5-minute steps
             if cursor > current and cursor + timedelta(minutes=minutes) > horizon:

@@ -26,6 +26,8 @@ from pytest_homeassistant_custom_component.test_util.aiohttp import (
 )
 from yarl import URL
 
+from simulator.prices import aemo_horizon_end
+
 AMBER_URL = "https://api.amber.com.au/v1"
 TESLEMETRY_URL = "https://api.teslemetry.com"
 FLEET_NA_URL = "https://fleet-api.prd.na.vn.cloud.tesla.com"
@@ -184,7 +186,9 @@ class FakeAmber(FakeService):
         self.estimate_for = 0
         # Seconds into each interval before Amber publishes it (the previous one stays current).
         self.publish_delay = 0
-        self.horizon = timedelta(hours=36)
+        # None: AEMO's horizon, as Amber has it (15.5-40 h: see simulator.prices); a timedelta:
+        # always that far ahead.
+        self.horizon: timedelta | None = None
         self.spikes: dict[datetime, str] = {}  # interval start (UTC) -> spikeStatus
         self.demand_window: Callable[[datetime], bool] = lambda start: (
             16 <= start.astimezone(SYDNEY).hour < 20
@@ -250,7 +254,7 @@ class FakeAmber(FakeService):
         spans.append((current, size, "CurrentInterval"))
         cursor = current + timedelta(minutes=size)
         hour_end = floor_minutes(current, 60) + timedelta(hours=1)
-        limit = now + self.horizon
+        limit = aemo_horizon_end(now) if self.horizon is None else now + self.horizon
         while len(spans) - previous - 1 < next_count and cursor < limit:
             length = 5 if size == 5 and cursor < hour_end else 30
             spans.append((cursor, length, "ForecastInterval"))

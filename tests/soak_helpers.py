@@ -41,7 +41,7 @@ from custom_components.tesla_amber_sync.demand import (
     window_slots,
 )
 from custom_components.tesla_amber_sync.demand_plan import apply_demand, window_cells
-from custom_components.tesla_amber_sync.tariff import TariffOptions, build_tariff
+from custom_components.tesla_amber_sync.tariff import BuiltTariff, TariffOptions, build_tariff
 from custom_components.tesla_amber_sync.tou import encode_tariff
 
 from .fakes import FakeAmber, FakeTesla, connection_refused
@@ -200,6 +200,8 @@ class Accepted:
     at: datetime
     tariff: dict[str, Any]
     prices: Served | None
+    # The settled intervals the entry held then (checked against what Amber served, below).
+    history: tuple[PriceInterval, ...] = ()
 
 
 def _route(service: FakeAmber | FakeTesla, method: str, url: URL) -> tuple[str, str | None]:
@@ -220,18 +222,26 @@ class ChaosAmber(FakeAmber):
         super().__init__()
         self.chaos = chaos
         self.served_prices: deque[Served] = deque(maxlen=16)
+        self.history_calls = 0
 
     async def _handle(self, method: str, url: URL, data: Any) -> AiohttpClientMockResponse:
         path, op = _route(self, method, url)
         if op is None:
             return AiohttpClientMockResponse(method, url, status=404, json={"message": "no route"})
+        if op == "prices" and url.query.get("next") == "0":
+            # The entry's catch-up call for a day of settled prices: no forecast, not a poll.
+            op = "history"
+            self.history_calls += 1
         now = dt_util.utcnow()
         kind = self.chaos.pick("amber", op)
         if kind is not None and (quick := self.chaos.respond(kind, "amber", method, url)):
             if op == "prices":
                 self.served_prices.append(Served(now, kind, None))
             return quick
-        status, payload, headers = self.answer(op, method.upper(), path, dict(url.query), data)
+        answer_op = "prices" if op == "history" else op
+        status, payload, headers = self.answer(
+            answer_op, method.upper(), path, dict(url.query), data
+        )
         label = "good"
         if op == "prices" and status == 200:
             if kind == "garbage_prices":
@@ -246,7 +256,12 @@ class ChaosAmber(FakeAmber):
             text = self.chaos.truncated(json.dumps(payload))
             return AiohttpClientMockResponse(method, url, status=200, text=text, headers=headers)
         if op == "prices":
-            self.served_prices.append(Served(now, label, payload if status == 200 else None))
+            body = payload if status == 200 else None
+            last = self.served_prices[-1] if self.served_prices else None
+            if body is not None and url.query.get("previous") == "0" and last and last.body:
+                # The poll's 30-minute top-up: the entry builds from both answers together.
+                body = last.body + body
+            self.served_prices.append(Served(now, label, body))
         return _json(method, url, status, payload, headers)
 
 
@@ -263,6 +278,7 @@ class ChaosTesla(FakeTesla):
         # report it.
         self.on_live_sample: Callable[[datetime, float], None] | None = None
         self.latest_prices: Callable[[], Served | None] = lambda: None
+        self.latest_history: Callable[[], tuple[PriceInterval, ...]] = tuple
 
     async def _handle(self, method: str, url: URL, data: Any) -> AiohttpClientMockResponse:
         path, op = _route(self, method, url)
@@ -286,7 +302,9 @@ class ChaosTesla(FakeTesla):
         status, payload, headers = self.answer(op, method.upper(), path, dict(url.query), data)
         if op == "time_of_use_settings" and status == 200:
             plan = data["tou_settings"]["tariff_content_v2"]
-            self.accepted.append(Accepted(dt_util.utcnow(), plan, self.latest_prices()))
+            self.accepted.append(
+                Accepted(dt_util.utcnow(), plan, self.latest_prices(), self.latest_history())
+            )
         if op == "live_status" and status == 200 and self.on_live_sample is not None:
             self.on_live_sample(dt_util.utcnow(), float(payload["response"]["grid_power"]))
         if kind == "truncated_json":
@@ -411,15 +429,20 @@ def parsed_intervals(body: list[dict[str, Any]]) -> list[PriceInterval]:
 
 
 def expected_plan(
-    body: list[dict[str, Any]], now: datetime, demand: DemandConfig | None
-) -> dict[str, Any]:
-    """The plan the rules give for `body` at `now` (raises when the rules refuse one)."""
-    built = build_tariff(parsed_intervals(body), now, SYDNEY, SITE_TARIFF_OPTIONS)
+    body: list[dict[str, Any]],
+    now: datetime,
+    demand: DemandConfig | None,
+    history: tuple[PriceInterval, ...] = (),
+) -> tuple[dict[str, Any], BuiltTariff]:
+    """The plan the rules give for `body` (and the settled `history`) at `now`, and the build it
+    came from (raises when the rules refuse one)."""
+    built = build_tariff(parsed_intervals(body), now, SYDNEY, SITE_TARIFF_OPTIONS, history)
     if demand is None or not demand.enabled or demand.in_plan == "none":
-        return built.tariff
+        return built.tariff, built
     if not applies_in_month(demand, now.astimezone(SYDNEY).month):
-        return built.tariff
-    return encode_tariff(apply_demand(built.plan, demand, window_cells(window_slots(demand))))
+        return built.tariff, built
+    plan = apply_demand(built.plan, demand, window_cells(window_slots(demand)))
+    return encode_tariff(plan), built
 
 
 # --- logs ----------------------------------------------------------------------------------------

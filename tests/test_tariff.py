@@ -158,6 +158,7 @@ class RefPrice:
     sources: list[tuple[Any, ...]]
     spike: str
     filled_from: str | None = None
+    basis: str = "amber"
 
 
 @dataclass
@@ -172,6 +173,8 @@ class RefSlot:
     sell_filled_from: str | None
     spike: str
     adjustments: tuple[str, ...]
+    buy_basis: str = "amber"
+    sell_basis: str = "amber"
 
 
 @dataclass
@@ -263,12 +266,41 @@ def ref_source(owner: RefOwner, minutes: int) -> tuple[Any, ...]:
     return (i.start, i.end, i.interval_type, owner.field, owner.cents, minutes)
 
 
+def ref_price_of(
+    owners: dict[datetime, RefOwner], start: datetime, filled_from: str | None = None
+) -> RefPrice | None:
+    """The half hour from `start` averaged over the minutes someone owns (None under 15)."""
+    minutes = [start + i * MINUTE for i in range(30)]
+    owned = [owners[m] for m in minutes if m in owners]
+    if len(owned) < 15:
+        return None
+    total = Fraction(0)
+    counts: dict[int, int] = {}
+    for owner in owned:
+        total += owner.exact
+        counts[owner.index] = counts.get(owner.index, 0) + 1
+    distinct = sorted({o.index: o for o in owned}.values(), key=lambda o: o.interval.start)
+    spike = "none"
+    for owner in distinct:
+        status = owner.interval.spike_status
+        if REF_SEVERITY.get(status, 1) > REF_SEVERITY.get(spike, 1):
+            spike = status
+    return RefPrice(
+        ref_round(total * 100 / len(owned)),
+        [ref_source(o, counts[o.index]) for o in distinct],
+        spike,
+        filled_from,
+    )
+
+
 def ref_channel(
     owners: dict[datetime, RefOwner],
     starts: list[tuple[str, datetime]],
     now: datetime,
     five_minute: bool,
     channel: str,
+    lookup: dict[datetime, RefOwner],
+    tz: tzinfo,
 ) -> list[RefPrice] | RefRefusal:
     found: list[RefPrice | None] = []
     for k, (_, start) in enumerate(starts):
@@ -282,30 +314,26 @@ def ref_channel(
                 units = ref_round(held.exact * 100)
                 found.append(RefPrice(units, [ref_source(held, count)], held.interval.spike_status))
                 continue
-        owned = [owners[m] for m in minutes if m in owners]
-        if len(owned) < 15:
-            found.append(None)
-            continue
-        total = Fraction(0)
-        counts: dict[int, int] = {}
-        for owner in owned:
-            total += owner.exact
-            counts[owner.index] = counts.get(owner.index, 0) + 1
-        distinct = sorted({o.index: o for o in owned}.values(), key=lambda o: o.interval.start)
-        spike = "none"
-        for owner in distinct:
-            status = owner.interval.spike_status
-            if REF_SEVERITY.get(status, 1) > REF_SEVERITY.get(spike, 1):
-                spike = status
-        found.append(
-            RefPrice(
-                ref_round(total * 100 / len(owned)),
-                [ref_source(o, counts[o.index]) for o in distinct],
-                spike,
-            )
-        )
+        found.append(ref_price_of(owners, start))
 
-    missing = [k for k, f in enumerate(found) if f is None]
+    if all(f is None for f in found):
+        return RefRefusal(channel, "no_prices", tuple(label for label, _ in starts), 48)
+    # The forecast's end: after the last priced slot, if that is at least 12 h from now and no
+    # more than an hour before the next 04:00 NEM time (UTC 18:00).
+    end = max(k for k, f in enumerate(found) if f is not None) + 1
+    now_utc = now.astimezone(UTC)
+    nem_day_end = datetime.combine(now_utc.date(), datetime.min.time(), UTC) + timedelta(hours=18)
+    while nem_day_end <= now_utc:
+        nem_day_end += timedelta(days=1)
+    while nem_day_end - timedelta(days=1) > now_utc:
+        nem_day_end -= timedelta(days=1)
+    if end < 48 and (
+        starts[end][1] - now_utc < timedelta(hours=12)
+        or starts[end][1] < nem_day_end - timedelta(hours=1)
+    ):
+        end = 48
+    inside = found[:end]
+    missing = [k for k, f in enumerate(inside) if f is None]
     runs: list[list[int]] = []
     for k in missing:
         if runs and runs[-1][-1] == k - 1:
@@ -314,44 +342,89 @@ def ref_channel(
             runs.append([k])
     longest = max((len(r) for r in runs), default=0)
     labels = tuple(starts[k][0] for k in missing)
-    if len(missing) == 48:
-        return RefRefusal(channel, "no_prices", labels, longest)
     if longest > 2:
         return RefRefusal(channel, "price_gap", labels, longest)
     if len(missing) > 4:
         return RefRefusal(channel, "too_many_missing_prices", labels, longest)
     result: list[RefPrice] = []
-    for k, f in enumerate(found):
+    for k, f in enumerate(inside):
         if f is not None:
             result.append(f)
             continue
         run = next(r for r in runs if k in r)
         donor = run[-1] + 1 if run[0] == 0 else run[0] - 1
-        d = found[donor]
+        d = inside[donor]
         assert d is not None
-        result.append(RefPrice(d.units, [], d.spike, starts[donor][0]))
+        result.append(RefPrice(d.units, [], d.spike, starts[donor][0], "gap"))
+    if end == 48:
+        return result
+    # Past the horizon: the largest (worst for the customer, Amber's sign) of the price at the
+    # same clock time a calendar day earlier, the last priced slot and the mean of priced slots.
+    last = result[end - 1]
+    priced = [f.units for f in inside if f is not None]
+    mean = ref_round(Fraction(sum(priced), len(priced)))
+    for label, start in starts[end:]:
+        local = start.astimezone(tz)
+        hour, minute = map(int, label.split(":"))
+        earlier = local.date() - timedelta(days=1)
+        before_start = datetime(
+            earlier.year, earlier.month, earlier.day, hour, minute, tzinfo=tz
+        ).astimezone(UTC)
+        options = []
+        before = ref_price_of(lookup, before_start, label)
+        if before is not None:
+            options.append(RefPrice(before.units, before.sources, "none", label, "day_before"))
+        options.append(
+            RefPrice(last.units, last.sources, "none", starts[end - 1][0], "last_forecast")
+        )
+        options.append(RefPrice(mean, [], "none", None, "forecast_average"))
+        best = options[0]
+        for option in options[1:]:
+            if option.units > best.units:
+                best = option
+        result.append(best)
     return result
 
 
 def reference(
-    intervals: list[PriceInterval], now: datetime, tz: tzinfo, options: TariffOptions
+    intervals: list[PriceInterval],
+    now: datetime,
+    tz: tzinfo,
+    options: TariffOptions,
+    history: list[PriceInterval] | None = None,
 ) -> list[RefSlot] | RefRefusal:
     starts = ref_slot_starts(now, tz)
     five = options.interval_length == 5
+    both = (history or []) + intervals
+    src = options.forecast_source
     buy = ref_channel(
-        ref_owners(intervals, "general", options.forecast_source), starts, now, five, "general"
+        ref_owners(intervals, "general", src),
+        starts,
+        now,
+        five,
+        "general",
+        ref_owners(both, "general", src),
+        tz,
     )
     if isinstance(buy, RefRefusal):
         return buy
     if options.has_feed_in:
         sell = ref_channel(
-            ref_owners(intervals, "feedIn", options.forecast_source), starts, now, five, "feedIn"
+            ref_owners(intervals, "feedIn", src),
+            starts,
+            now,
+            five,
+            "feedIn",
+            ref_owners(both, "feedIn", src),
+            tz,
         )
         if isinstance(sell, RefRefusal):
             return sell
     else:
         sell = [
-            RefPrice(0, [(s, s + timedelta(minutes=30), "none", "none", 0.0, 30)], "none")
+            RefPrice(
+                0, [(s, s + timedelta(minutes=30), "none", "none", 0.0, 30)], "none", None, "no_feed_in"
+            )
             for _, s in starts
         ]
     buys: list[int] = []
@@ -389,6 +462,8 @@ def reference(
             sell[k].filled_from,
             buy[k].spike,
             tuple(notes[k]),
+            buy[k].basis,
+            sell[k].basis,
         )
         for k, (label, start) in enumerate(starts)
     ]
@@ -416,6 +491,7 @@ def assert_matches(built: BuiltTariff, expected: list[RefSlot], tz: tzinfo) -> N
         )
         assert sources(got.buy_sources) == want.buy_sources, got.label
         assert sources(got.sell_sources) == want.sell_sources, got.label
+        assert (got.buy_basis, got.sell_basis) == (want.buy_basis, want.sell_basis), got.label
 
 
 def assert_resolves(built: BuiltTariff, tz: tzinfo, *, ours_too: bool = True) -> None:
@@ -497,14 +573,20 @@ class Scenario:
     """Not a dataclass: hypothesis would print every field of every interval."""
 
     def __init__(
-        self, intervals: list[PriceInterval], now: datetime, tz: ZoneInfo, options: TariffOptions
+        self,
+        intervals: list[PriceInterval],
+        now: datetime,
+        tz: ZoneInfo,
+        options: TariffOptions,
+        history: list[PriceInterval],
     ) -> None:
         self.intervals, self.now, self.tz, self.options = intervals, now, tz, options
+        self.history = history
 
     def __repr__(self) -> str:
         """One line per interval, so that a falsifying example can be read."""
         lines = [f"now={self.now.isoformat()} tz={self.tz.key} {self.options}"]
-        for i in self.intervals:
+        for i in [*self.history, *self.intervals]:
             adv = i.advanced_price
             lines.append(
                 f"  {i.channel:8} {i.start:%m-%d %H:%M}+{i.duration_minutes:<2} "
@@ -565,7 +647,12 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     rng = random.Random(draw(st.integers(0, 2**32 - 1)))
     back = draw(st.integers(0, 24)) * 5
     five_halves = draw(st.sampled_from([None, 0, 1, 2]))  # None: a 30-minute-only response
-    horizon = draw(st.one_of(st.integers(24 * 60, 40 * 60), st.integers(18 * 60, 26 * 60)))
+    # Amber's horizon is 15.5-40 h; shorter ones are broken data (refused below 12 h).
+    horizon = draw(
+        st.one_of(
+            st.integers(24 * 60, 40 * 60), st.integers(15 * 60, 26 * 60), st.integers(6 * 60, 15 * 60)
+        )
+    )
     gap = st.tuples(st.integers(-180, 40 * 60), st.one_of(st.integers(5, 70), st.integers(5, 300)))
     gaps = {
         "general": draw(st.lists(gap, max_size=4)),
@@ -615,7 +702,21 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         intervals.insert(rng.randrange(len(intervals) + 1), copy)
     if draw(st.booleans()):
         rng.shuffle(intervals)
-    return Scenario(intervals, now, tz, options)
+
+    # Settled intervals of the day before, as the coordinator keeps them (some missing, some
+    # repeating the fetch's own minutes, 5 or 30 minutes long).
+    history: list[PriceInterval] = []
+    if draw(st.booleans()):
+        cursor = ceil30 - timedelta(hours=26)
+        history_end = t + timedelta(minutes=draw(st.sampled_from([0, 30, 60])))
+        while cursor < history_end:
+            minutes = rng.choice([5, 30, 30])
+            for channel in ("general", "feedIn"):
+                if rng.random() < 0.9:
+                    settled = _random_interval(rng, cursor, minutes, now, channel)
+                    history.append(replace(settled, interval_type=ACTUAL))
+            cursor += timedelta(minutes=minutes)
+    return Scenario(intervals, now, tz, options, history)
 
 
 @settings(
@@ -626,11 +727,12 @@ def scenarios(draw: st.DrawFn) -> Scenario:
 @given(scenario=scenarios())
 def test_builder_matches_reference(scenario: Scenario) -> None:
     intervals, now, tz, options = scenario.intervals, scenario.now, scenario.tz, scenario.options
-    expected = reference(intervals, now, tz, options)
+    history = scenario.history
+    expected = reference(intervals, now, tz, options, history)
     if isinstance(expected, RefRefusal):
         event(f"refused: {expected.reason}")
         with pytest.raises(MissingPricesError) as caught:
-            build_tariff(intervals, now, tz, options)
+            build_tariff(intervals, now, tz, options, history)
         err = caught.value
         assert (err.channel, err.reason, err.missing, err.longest_run) == (
             expected.channel,
@@ -639,8 +741,9 @@ def test_builder_matches_reference(scenario: Scenario) -> None:
             expected.longest_run,
         )
         return
-    event("built")
-    built = build_tariff(intervals, now, tz, options)
+    beyond = sum(s.buy_basis not in ("amber", "gap") for s in expected)
+    event("built, beyond the horizon" if beyond else "built")
+    built = build_tariff(intervals, now, tz, options, history)
     assert find_problems(built.tariff) == []
     validate_tariff(built.tariff)
     assert built.now == now

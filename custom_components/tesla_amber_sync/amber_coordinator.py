@@ -34,12 +34,26 @@ from .issues import ISSUE_AMBER_SITE_GONE, clear_issue, raise_issue
 
 _LOGGER = logging.getLogger(__name__)
 
-# We need at least this much look-ahead for a rolling 24 h plan; Amber usually has 28-40 h.
+# A rolling 24 h plan is covered by this much look-ahead. Amber has 15.5-40 h (AEMO's horizon):
+# when it has less, the plan's last hours use the same clock time a day earlier, so settled
+# prices are kept that far back (with an hour to spare for a daylight-saving change).
 NEEDED_HORIZON = timedelta(hours=24, minutes=30)
+HISTORY_KEPT = timedelta(hours=25)
+HALF_HOUR = timedelta(minutes=30)
+# At most one catch-up call for missing history per this long (Amber may simply not have it).
+BACKFILL_RETRY = timedelta(minutes=30)
 # Without a reset time from Amber, a throttle lasts about this long.
 DEFAULT_RATE_LIMIT_WAIT = 300.0
 MAX_FAILURE_BACKOFF = timedelta(minutes=5)
 MIN_REPOLL = timedelta(seconds=2)
+
+
+def _by_channel_time(interval: PriceInterval) -> tuple[str, datetime, datetime]:
+    return (interval.channel, interval.start, interval.end)
+
+
+def _half_hour(moment: datetime) -> datetime:
+    return moment.replace(minute=moment.minute - moment.minute % 30, second=0, microsecond=0)
 
 
 def interval_start(moment: datetime) -> datetime:
@@ -56,6 +70,8 @@ class AmberData:
     batch: PriceBatch
     interval_start: datetime  # the 5-minute interval this poll is current for (UTC)
     last_look: bool = False  # no more polls this interval: push what there is
+    # Settled intervals of up to 25 h back, kept across polls (for the beyond-horizon rule).
+    history: tuple[PriceInterval, ...] = ()
 
     def current(self, channel: ChannelType) -> PriceInterval | None:
         """The interval on `channel` holding the poll time (Amber's current interval)."""
@@ -104,6 +120,9 @@ class AmberCoordinator(DataUpdateCoordinator[AmberData]):
         self._failures = 0
         self._stopped = False
         self.next_poll: datetime | None = None
+        self._history: dict[tuple[str, datetime, datetime], PriceInterval] = {}
+        self._history_view: tuple[PriceInterval, ...] = ()
+        self._backfilled_at: datetime | None = None
 
     async def _async_update_data(self) -> AmberData:
         now = dt_util.utcnow()
@@ -136,6 +155,7 @@ class AmberCoordinator(DataUpdateCoordinator[AmberData]):
             batch=batch,
             interval_start=start,
             last_look=self._polls_in_interval[1] >= len(AMBER_POLL_OFFSETS),
+            history=self._history_view,
         )
 
     async def _fetch(self, now: datetime) -> list[PriceInterval]:
@@ -150,7 +170,12 @@ class AmberCoordinator(DataUpdateCoordinator[AmberData]):
             next_intervals=AMBER_NEXT,
             resolution=resolution,
         )
-        ahead = [i for i in intervals if i.interval_type == IntervalType.FORECAST]
+        # `next` counts per channel: the general channel tells whether the count ran out.
+        ahead = [
+            i
+            for i in intervals
+            if i.channel == ChannelType.GENERAL and i.interval_type == IntervalType.FORECAST
+        ]
         horizon = max((i.end for i in intervals), default=now)
         if horizon - now < NEEDED_HORIZON and len(ahead) >= AMBER_NEXT * 0.9:
             # Amber cut the response by count, not by its forecast horizon: ask for 30-minute
@@ -160,7 +185,65 @@ class AmberCoordinator(DataUpdateCoordinator[AmberData]):
                 self.site.id, previous=0, next_intervals=AMBER_NEXT_30MIN, resolution=30
             )
             intervals = dedupe_intervals(intervals + more)
+        self._remember(intervals, now)
+        if self._needs_backfill(intervals, now):
+            await self._backfill(now)
         return intervals
+
+    # --- settled history ------------------------------------------------------------------------
+
+    def _remember(self, intervals: list[PriceInterval], now: datetime) -> None:
+        """Keep the settled intervals of this answer; forget what is older than 25 h."""
+        changed = False
+        for interval in intervals:
+            if interval.interval_type == IntervalType.ACTUAL:
+                key = (interval.channel, interval.start, interval.end)
+                if key not in self._history:
+                    self._history[key] = interval
+                    changed = True
+        oldest = now - HISTORY_KEPT
+        stale = [key for key, interval in self._history.items() if interval.end <= oldest]
+        for key in stale:
+            del self._history[key]
+        if changed or stale:
+            self._history_view = tuple(sorted(self._history.values(), key=_by_channel_time))
+
+    def _needs_backfill(self, intervals: list[PriceInterval], now: datetime) -> bool:
+        """The forecast stops short of 24 h and the day before has half hours we never saw."""
+        general = [i for i in intervals if i.channel == ChannelType.GENERAL]
+        horizon = max((i.end for i in general), default=now)
+        if horizon - now >= NEEDED_HORIZON:
+            return False
+        if self._backfilled_at is not None and now - self._backfilled_at < BACKFILL_RETRY:
+            return False
+        # The same clock times a day before the plan's unforecast slots, an hour to spare.
+        wanted = _half_hour(horizon - timedelta(hours=25))
+        until = _half_hour(now) - HALF_HOUR
+        seen = {
+            _half_hour(i.start)
+            for i in self._history.values()
+            if i.channel == ChannelType.GENERAL
+        }
+        while wanted < until:
+            if wanted not in seen:
+                return True
+            wanted += HALF_HOUR
+        return False
+
+    async def _backfill(self, now: datetime) -> None:
+        """One call for the settled half hours of the last day (30-minute resolution)."""
+        self._backfilled_at = now
+        self.calls += 1
+        count = int(HISTORY_KEPT / HALF_HOUR)
+        try:
+            settled, _ = await self.client.current_prices(
+                self.site.id, previous=count, next_intervals=0, resolution=30
+            )
+        except ApiError as err:
+            # The plan still builds (from the other two figures); the next try is in 30 minutes.
+            _LOGGER.debug("Amber price history unavailable: %s", err)
+            return
+        self._remember(settled, now)
 
     # --- scheduling -----------------------------------------------------------------------------
 

@@ -62,6 +62,9 @@ class PlanBuild:
     sell: dict[str, float]
     interval: datetime | None = None  # the Amber interval it was built for
     explanation: list[dict[str, Any]] = field(default_factory=list)
+    # Per clock label: "amber", "gap" (a short hole bridged) or "beyond_horizon" (past Amber's
+    # forecast; see tariff.py). Empty for plans that do not come from Amber prices.
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 class PlanSource(Protocol):
@@ -121,6 +124,9 @@ def explain(built: BuiltTariff) -> list[dict[str, Any]]:
                     f"{s.interval_type} {s.start:%H:%M}Z {s.field} {s.cents}c x{s.minutes:g}m"
                     for s in slot.sell_sources
                 ],
+                "source": slot.source,
+                "buy_basis": slot.buy_basis.value,
+                "sell_basis": slot.sell_basis.value,
                 "buy_filled_from": slot.buy_filled_from,
                 "sell_filled_from": slot.sell_filled_from,
                 "spike_status": slot.spike_status,
@@ -181,6 +187,7 @@ class AmberPlanSource:
                 now,
                 site_zone(self._site_info.data),
                 self.tariff_options(),
+                data.history,
             )
         except MissingPricesError as err:
             raise PlanUnavailableError("prices_missing", str(err)) from err
@@ -199,6 +206,7 @@ class AmberPlanSource:
             sell=sell,
             interval=data.interval_start,
             explanation=explain(built),
+            sources={s.label: s.source for s in sorted(built.slots, key=lambda s: s.label)},
         )
 
     def _with_demand(self, built: BuiltTariff, now: datetime) -> TouPlan:

@@ -274,6 +274,15 @@ class SyncEngine:
             self._index = TariffIndex(plan)
         return self._index
 
+    def held_sources(self) -> dict[str, str]:
+        """Where each slot of the held plan came from, when it is the plan we last wrote."""
+        held = self.held_plan
+        if held is None or self.memory.last_write_hash is None:
+            return {}
+        if held is self.memory.last_plan or self._held_hash == self.memory.last_write_hash:
+            return self.memory.last_sources
+        return {}
+
     def held_rate_now(self) -> tuple[float | None, float | None]:
         """Buy and sell the Powerwall's plan shows at this moment (site wall-clock time)."""
         index = self.held_index()
@@ -520,6 +529,9 @@ class SyncEngine:
         ):
             if interval is not None:
                 self.memory.pushed_interval = interval
+            if plan_hash == self.memory.last_write_hash and build.sources:
+                self.memory.last_sources = build.sources
+            if interval is not None or build.sources:
                 self.store.schedule_save()
             self.view.last_success = now
             self._set_status(STATUS_UNCHANGED if self.auto_sync else self.view.status)
@@ -558,6 +570,7 @@ class SyncEngine:
         self._resend = False
         self.memory.last_write_hash = plan_hash
         self.memory.last_plan = build.tariff
+        self.memory.last_sources = build.sources
         if interval is not None:
             self.memory.pushed_interval = interval
         if is_our_plan(build.tariff):

@@ -68,7 +68,7 @@ class TariffSensor(PushedEntity[SyncEngine], SensorEntity):
     _attr_native_unit_of_measurement = "AUD/kWh"
     _attr_state_class = SensorStateClass.MEASUREMENT
     _attr_suggested_display_precision = 4
-    _unrecorded_attributes = frozenset({"buy", "sell"})
+    _unrecorded_attributes = frozenset({"buy", "sell", "source"})
 
     def __init__(self, engine: SyncEngine, entry: TeslaAmberSyncConfigEntry) -> None:
         """Belongs to the Powerwall device."""
@@ -107,10 +107,16 @@ class TariffSensor(PushedEntity[SyncEngine], SensorEntity):
             rate = index.rates_at(datetime.combine(today, clock, tzinfo=zone))
             buy[f"{clock:%H:%M}"] = rate.buy
             sell[f"{clock:%H:%M}"] = rate.sell
-        return {
+        attributes: dict[str, Any] = {
             "plan_name": plan.get("name"),
             "ours": is_our_plan(plan),
             "sell_now": self.source.held_rate_now()[1],
             "buy": buy,
             "sell": sell,
         }
+        sources = self.source.held_sources()
+        if sources:
+            # Which slots hold Amber's own price, a bridged gap, or the beyond-horizon rule.
+            attributes["source"] = dict(sources)
+            attributes["beyond_horizon"] = sum(v == "beyond_horizon" for v in sources.values())
+        return attributes

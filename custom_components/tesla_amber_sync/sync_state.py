@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 import logging
 from typing import Any
@@ -33,6 +33,8 @@ class SyncMemory:
     original_saved_at: datetime | None = None
     restored_original: bool = False  # we put the original back because prices went stale
     auto_sync: bool = True
+    # Where each slot of `last_plan` came from ("amber" / "gap" / "beyond_horizon"), by label.
+    last_sources: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe form."""
@@ -47,6 +49,7 @@ class SyncMemory:
             else None,
             "restored_original": self.restored_original,
             "auto_sync": self.auto_sync,
+            "last_sources": dict(self.last_sources),
         }
 
     @classmethod
@@ -67,7 +70,14 @@ class SyncMemory:
             original_saved_at=_time(data.get("original_saved_at")),
             restored_original=data.get("restored_original") is True,
             auto_sync=data.get("auto_sync") is not False,
+            last_sources=_sources(data.get("last_sources")),
         )
+
+
+def _sources(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
 
 
 class SyncStore:

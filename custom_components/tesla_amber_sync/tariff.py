@@ -6,14 +6,24 @@ Amber fetch and pushes `BuiltTariff.tariff` after `validate.validate_tariff` has
 A wrong plan costs users money, so the rules are strict: a half hour without Amber data is never
 given an invented price (short holes borrow a neighbour's price, long ones refuse the whole plan),
 and every rate is traceable to the Amber intervals that fed it (`Slot`).
+
+Amber's forecast ends where AEMO's pre-dispatch ends: 04:00 NEM time of the next trading day until
+the ~12:30 run adds a day. So every morning the last hours of the rolling window (tomorrow morning's
+clock times) have no forecast yet. Those half hours, and only those, take the price least
+favourable to the customer of three real figures (`SlotBasis`): the same clock time the day before,
+the last forecast half hour, and the average of the forecast half hours. Importing there never looks
+cheaper, nor exporting more rewarding, than what is known, so the Powerwall plans neither grid
+charging nor a sale around a price nobody has published. They are replaced before they come due:
+the new run reaches them hours earlier.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, timezone, tzinfo
+from enum import StrEnum
 from fractions import Fraction
 from itertools import pairwise
 import math
@@ -41,6 +51,14 @@ SLOT = timedelta(minutes=SLOT_MINUTES)
 MIN_COVERED = timedelta(minutes=15)  # a slot with less Amber data than this is missing
 MAX_FILLED_RUN = 2  # consecutive missing slots that may borrow a neighbour's price
 MAX_FILLED_TOTAL = 4  # missing slots per channel that may be filled in one plan
+# Amber's forecast always reaches the end of the current NEM trading day (04:00 NEM time, UTC+10)
+# and at least ~15.5 h ahead (less only when AEMO's ~12:30 run is hours late). Data that stops
+# sooner than both (with an hour's slack) is broken, and its end is a hole, not a horizon:
+# a date-range fetch that stops at midnight must never look like Amber's horizon.
+NEM_TZ = timezone(timedelta(hours=10))
+TRADING_DAY_END = time(4)
+MIN_FORECAST_REACH = timedelta(hours=12)
+TRADING_DAY_SLACK = timedelta(hours=1)
 
 FORECAST_SOURCES = ("predicted", "low", "high", "aemo")
 INTERVAL_LENGTHS = (5, 30)
@@ -61,6 +79,26 @@ _UNKNOWN_SPIKE_SEVERITY = 1
 _TYPE_RANK = {IntervalType.ACTUAL.value: 2, IntervalType.CURRENT.value: 1}  # others: forecast
 _MICROSECOND = timedelta(microseconds=1)
 _MINUTE_US = 60_000_000
+
+
+class SlotBasis(StrEnum):
+    """Where a slot's price on one channel came from."""
+
+    AMBER = "amber"  # Amber's own price for that half hour
+    GAP = "gap"  # a short hole inside the forecast: the neighbouring slot's price
+    NO_FEED_IN = "no_feed_in"  # the site has no feed-in channel: export earns nothing
+    # Beyond Amber's forecast horizon: the least favourable of these three.
+    DAY_BEFORE = "day_before"  # the same clock time, a day earlier
+    LAST_FORECAST = "last_forecast"  # the last half hour Amber forecast
+    FORECAST_AVERAGE = "forecast_average"  # the mean of the half hours Amber priced
+
+    @property
+    def beyond_horizon(self) -> bool:
+        """Filled by the beyond-the-horizon rule."""
+        return self in _BEYOND
+
+
+_BEYOND = frozenset({SlotBasis.DAY_BEFORE, SlotBasis.LAST_FORECAST, SlotBasis.FORECAST_AVERAGE})
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +172,18 @@ class Slot:
     sell_filled_from: str | None
     spike_status: str
     adjustments: tuple[str, ...]
+    buy_basis: SlotBasis = SlotBasis.AMBER
+    sell_basis: SlotBasis = SlotBasis.AMBER
+
+    @property
+    def source(self) -> str:
+        """One word for the slot as a whole: "amber", "gap" or "beyond_horizon"."""
+        bases = (self.buy_basis, self.sell_basis)
+        if any(b.beyond_horizon for b in bases):
+            return "beyond_horizon"
+        if SlotBasis.GAP in bases:
+            return "gap"
+        return "amber"
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +262,7 @@ class _ChannelPrice:
     sources: tuple[PriceSource, ...]
     spike: str
     filled_from: str | None = None
+    basis: SlotBasis = SlotBasis.AMBER
 
 
 def _label(clock: int) -> str:
@@ -387,15 +438,54 @@ def _channel_prices(
     now: datetime,
     channel: str,
     use_current_interval: bool,
+    lookup: Callable[[], list[_Priced]],
+    tz: tzinfo,
 ) -> list[_ChannelPrice]:
-    """Every slot's price for one channel, short holes bridged; raises when that is unsafe."""
+    """Every slot's price for one channel: short holes bridged, the hours past Amber's horizon
+    filled by the beyond-horizon rule (`lookup` gives the pool with history, built only then);
+    raises when that is unsafe."""
     starts = [p.start for p in pool]
     longest = max((p.end - p.start for p in pool), default=timedelta(0))
     found = [
         _slot_price(pool, starts, longest, r, now, use_current_interval and r.current)
         for r in ranges
     ]
+    if all(price is None for price in found):
+        raise MissingPricesError(
+            f"Amber sent no usable {channel} prices for the next 24 hours",
+            reason="no_prices",
+            channel=channel,
+            missing=tuple(r.label for r in ranges),
+            longest_run=len(ranges),
+        )
+    # Where the forecast ends: the slots after the last priced one, when the data reaches as far
+    # as Amber's horizon always does. Earlier than that, the end is a hole like any other.
+    horizon = len(found)
+    while found[horizon - 1] is None:
+        horizon -= 1
+    if horizon < len(found) and ranges[horizon].start < forecast_must_reach(now):
+        horizon = len(found)
 
+    inner = found[:horizon]
+    prices = _bridge(inner, ranges, channel)
+    if horizon < len(found):
+        prices.extend(_beyond_horizon(lookup(), prices, ranges, horizon, tz))
+    return prices
+
+
+def forecast_must_reach(now: datetime) -> datetime:
+    """How far Amber's forecast always reaches at `now`; data ending sooner is broken."""
+    nem = now.astimezone(NEM_TZ)
+    day_end = datetime.combine(nem.date(), TRADING_DAY_END, NEM_TZ)
+    if day_end <= nem:
+        day_end += timedelta(days=1)
+    return max(now + MIN_FORECAST_REACH, day_end - TRADING_DAY_SLACK).astimezone(UTC)
+
+
+def _bridge(
+    found: list[_ChannelPrice | None], ranges: list[_SlotRange], channel: str
+) -> list[_ChannelPrice]:
+    """Short holes inside the forecast borrow a neighbour's price; long or many refuse."""
     missing = [i for i, price in enumerate(found) if price is None]
     runs: list[tuple[int, int]] = []  # [first, last] indexes in rolling order
     for i in missing:
@@ -405,14 +495,6 @@ def _channel_prices(
             runs.append((i, i))
     longest_run = max((last - first + 1 for first, last in runs), default=0)
     labels = tuple(ranges[i].label for i in missing)
-    if len(missing) == len(ranges):
-        raise MissingPricesError(
-            f"Amber sent no usable {channel} prices for the next 24 hours",
-            reason="no_prices",
-            channel=channel,
-            missing=labels,
-            longest_run=longest_run,
-        )
     if longest_run > MAX_FILLED_RUN:
         first, last = next((f, la) for f, la in runs if la - f + 1 == longest_run)
         raise MissingPricesError(
@@ -444,14 +526,65 @@ def _channel_prices(
         donor = last + 1 if first == 0 else first - 1
         held = found[donor]
         assert held is not None  # runs are maximal, so their neighbours have prices
-        prices.append(_ChannelPrice(held.units, (), held.spike, ranges[donor].label))
+        prices.append(
+            _ChannelPrice(held.units, (), held.spike, ranges[donor].label, SlotBasis.GAP)
+        )
     return prices
+
+
+def _day_before(slot: _SlotRange, tz: tzinfo) -> _SlotRange:
+    """The same clock time one calendar day earlier (a DST change makes that 23 or 25 h)."""
+    day = slot.start.astimezone(tz).date() - timedelta(days=1)
+    local = datetime.combine(day, time(slot.clock // 60, slot.clock % 60), tzinfo=tz)
+    start = local.astimezone(UTC)
+    return _SlotRange(slot.label, slot.clock, start, start + SLOT, current=False)
+
+
+def _beyond_horizon(
+    pool: list[_Priced],
+    known: list[_ChannelPrice],
+    ranges: list[_SlotRange],
+    horizon: int,
+    tz: tzinfo,
+) -> list[_ChannelPrice]:
+    """Prices for the slots past Amber's forecast: the least favourable of three real figures.
+
+    In Amber's sign a higher number is worse for the customer on both channels (dearer import,
+    less paid or costlier export), so "least favourable" is the largest.
+    """
+    starts = [p.start for p in pool]
+    longest = max((p.end - p.start for p in pool), default=timedelta(0))
+    last = known[horizon - 1]
+    priced = [price.units for price in known if price.basis is SlotBasis.AMBER]
+    average = _round_units(Fraction(sum(priced), len(priced))) if priced else last.units
+    filled: list[_ChannelPrice] = []
+    for r in ranges[horizon:]:
+        before = _slot_price(pool, starts, longest, _day_before(r, tz), r.start, False)
+        # Ties go to the figure that carries its Amber intervals, for the explanation.
+        candidates: list[_ChannelPrice] = []
+        if before is not None:
+            candidates.append(
+                _ChannelPrice(before.units, before.sources, "none", r.label, SlotBasis.DAY_BEFORE)
+            )
+        candidates.append(
+            _ChannelPrice(
+                last.units, last.sources, "none", ranges[horizon - 1].label, SlotBasis.LAST_FORECAST
+            )
+        )
+        candidates.append(_ChannelPrice(average, (), "none", None, SlotBasis.FORECAST_AVERAGE))
+        filled.append(max(candidates, key=lambda c: c.units))
+    return filled
 
 
 def _no_export(ranges: list[_SlotRange]) -> list[_ChannelPrice]:
     """A site without a feed-in channel cannot be paid for export: 0 everywhere, said so."""
     return [
-        _ChannelPrice(0, (PriceSource(r.start, r.end, "none", "none", 0.0, 30.0),), "none")
+        _ChannelPrice(
+            0,
+            (PriceSource(r.start, r.end, "none", "none", 0.0, 30.0),),
+            "none",
+            basis=SlotBasis.NO_FEED_IN,
+        )
         for r in ranges
     ]
 
@@ -473,23 +606,36 @@ def _check(now: datetime, options: TariffOptions) -> None:
 
 
 def build_tariff(
-    intervals: Iterable[PriceInterval], now: datetime, tz: tzinfo, options: TariffOptions
+    intervals: Iterable[PriceInterval],
+    now: datetime,
+    tz: tzinfo,
+    options: TariffOptions,
+    history: Iterable[PriceInterval] = (),
 ) -> BuiltTariff:
     """Turn Amber intervals into a rolling 24 h plan for the site in zone `tz`.
 
-    Raises MissingPricesError when the data has holes that cannot be bridged safely, and
-    TariffBuildError for unusable options or input.
+    `history` holds earlier settled intervals (up to a day back): the beyond-horizon rule looks
+    up the same clock time the day before in them. Raises MissingPricesError when the data has
+    holes that cannot be bridged safely, and TariffBuildError for unusable options or input.
     """
     _check(now, options)
     data = list(intervals)
+    past = list(history)
     ranges = _slot_ranges(now, tz)
     five_minute = options.interval_length == 5
 
-    general = _usable(data, ChannelType.GENERAL.value, options.forecast_source)
-    buy = _channel_prices(general, ranges, now, ChannelType.GENERAL.value, five_minute)
+    def channel_prices(channel: str) -> list[_ChannelPrice]:
+        pool = _usable(data, channel, options.forecast_source)
+
+        def lookup() -> list[_Priced]:
+            # History first: where it repeats an interval of this fetch, the fetch wins.
+            return _usable(past + data, channel, options.forecast_source) if past else pool
+
+        return _channel_prices(pool, ranges, now, channel, five_minute, lookup, tz)
+
+    buy = channel_prices(ChannelType.GENERAL.value)
     if options.has_feed_in:
-        feed_in = _usable(data, ChannelType.FEED_IN.value, options.forecast_source)
-        sell = _channel_prices(feed_in, ranges, now, ChannelType.FEED_IN.value, five_minute)
+        sell = channel_prices(ChannelType.FEED_IN.value)
     else:
         sell = _no_export(ranges)
 
@@ -537,6 +683,8 @@ def build_tariff(
             sell_filled_from=sell[i].filled_from,
             spike_status=buy[i].spike,
             adjustments=tuple(notes[i]),
+            buy_basis=buy[i].basis,
+            sell_basis=sell[i].basis,
         )
         for i, r in enumerate(ranges)
     )

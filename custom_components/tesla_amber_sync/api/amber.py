@@ -52,9 +52,10 @@ def parse_time(value: Any) -> datetime | None:
     return _parse_time_text(value)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=1024)
 def _parse_time_text(value: str) -> datetime | None:
-    # The same interval times come back in poll after poll: parse each string once.
+    # The same interval times come back in poll after poll: parse each string once. One answer
+    # holds about 250 distinct times, so 1,024 covers several polls and stays small on a Pi.
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
