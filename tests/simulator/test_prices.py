@@ -27,7 +27,8 @@ def _channel(rows: list[dict[str, object]], channel: str) -> list[dict[str, obje
 
 
 def test_resolution_5_mixes_5_minute_then_30_minute_intervals() -> None:
-    """5-minute intervals to the end of the current hour, 30-minute after; contiguous."""
+    """5-minute intervals for an hour past the current one (to a half-hour boundary), 30-minute
+    after; contiguous."""
     model = PriceModel(42)
     now = _nem(date(2025, 1, 15), 10, 7, 30)
     rows = model.published(now, next=20, previous=3, resolution=5)
@@ -37,9 +38,9 @@ def test_resolution_5_mixes_5_minute_then_30_minute_intervals() -> None:
     assert [r["type"] for r in general[:4]] == ["ActualInterval"] * 3 + ["CurrentInterval"]
     assert {r["type"] for r in general[4:]} == {"ForecastInterval"}
     durations = [r["duration"] for r in general]
-    # actuals 09:50..10:05, current 10:05-10:10, forecasts 10:10..10:55 (10 of 5 min), then 30
-    assert durations == [5] * 4 + [5] * 10 + [30] * 10
-    assert general[14]["nemTime"] == "2025-01-15T11:30:00+10:00"
+    # actuals 09:50..10:05, current 10:05-10:10, forecasts 10:10..11:25 (16 of 5 min), then 30
+    assert durations == [5] * 4 + [5] * 16 + [30] * 4
+    assert general[20]["nemTime"] == "2025-01-15T12:00:00+10:00"
     for before, after in itertools.pairwise(general):
         start = _utc(str(after["startTime"]))
         assert start - timedelta(seconds=1) == _utc(str(before["endTime"]))
@@ -54,18 +55,83 @@ def test_resolution_5_mixes_5_minute_then_30_minute_intervals() -> None:
         assert str(row["nemTime"]).endswith("+10:00")
 
 
+@pytest.mark.parametrize(
+    ("five_minute_hours", "five_minute_forecasts"),
+    [
+        (0.0, 4),  # only to the end of the current half hour (10:10-10:30)
+        (1.0, 16),
+        (48.0, None),  # 5-minute all the way to the horizon (Amber cuts by count instead)
+    ],
+)
+def test_five_minute_reach_is_a_parameter(
+    five_minute_hours: float, five_minute_forecasts: int | None
+) -> None:
+    """Both ends of how far Amber gives 5-minute forecasts; the horizon holds either way."""
+    model = PriceModel(42, five_minute_hours=five_minute_hours)
+    now = _nem(date(2025, 1, 15), 10, 7, 30)
+    general = _channel(model.published(now, next=2000, resolution=5), "general")
+    forecasts = [int(str(r["duration"])) for r in general if r["type"] == "ForecastInterval"]
+    fives = sum(1 for d in forecasts if d == 5)
+    if five_minute_forecasts is None:
+        assert set(forecasts) == {5}
+    else:
+        assert fives == five_minute_forecasts
+        assert forecasts == [5] * fives + [30] * (len(forecasts) - fives)
+    assert general[-1]["nemTime"] == "2025-01-16T04:00:00+10:00"
+    few = _channel(model.published(now, next=68, resolution=5), "general")
+    reach = _utc(str(few[-1]["endTime"])) - now
+    if five_minute_forecasts is None:
+        assert reach < timedelta(hours=6)  # `next` ran out long before the horizon
+    else:
+        assert few[-1]["nemTime"] == "2025-01-16T04:00:00+10:00"
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "predispatch", "ends"),
+    [
+        (2, 0, "12:30", "2025-01-16T04:00:00+10:00"),  # before 04:00: yesterday's run, 26 h
+        (4, 0, "12:30", "2025-01-16T04:00:00+10:00"),  # 24 h
+        (8, 0, "12:30", "2025-01-16T04:00:00+10:00"),  # 20 h
+        (12, 29, "12:30", "2025-01-16T04:00:00+10:00"),  # 15.5 h, the shortest
+        (12, 30, "12:30", "2025-01-17T04:00:00+10:00"),  # the new run: 39.5 h
+        (12, 30, "13:30", "2025-01-16T04:00:00+10:00"),  # a late run: still the short day
+        (13, 30, "13:30", "2025-01-17T04:00:00+10:00"),
+        (12, 0, "11:30", "2025-01-17T04:00:00+10:00"),  # an early run
+    ],
+)
+def test_horizon_follows_aemo_predispatch(hour: int, minute: int, predispatch: str, ends: str) -> None:
+    """Forecasts end at 04:00 NEM time of the next trading day until the day's pre-dispatch run
+    (12:30 by default, a parameter), then of the day after. No interval ends past it."""
+    run_hour, run_minute = map(int, predispatch.split(":"))
+    model = PriceModel(42, predispatch_minute=run_hour * 60 + run_minute)
+    now = _nem(date(2025, 1, 15), hour, minute, 10)
+    for resolution in (5, 30):
+        rows = _channel(model.published(now, next=2000, resolution=resolution), "general")
+        assert rows[-1]["nemTime"] == ends
+    assert model.horizon_end(now) == datetime.fromisoformat(ends).astimezone(UTC)
+
+
+def test_fixed_horizon_brings_back_the_long_world() -> None:
+    """`horizon_hours` set: a constant look-ahead instead of AEMO's (for tests that need it)."""
+    model = PriceModel(42, horizon_hours=40)
+    morning = _nem(date(2025, 1, 15), 9, 5)
+    rows = _channel(model.published(morning, next=2000, resolution=30), "general")
+    assert timedelta(hours=40) <= _utc(str(rows[-1]["endTime"])) - morning <= timedelta(hours=41)
+
+
 def test_resolution_30_is_all_half_hours_and_horizon_limits_next() -> None:
     """At resolution 30 every interval is 30 minutes; forecasts stop at the horizon."""
     model = PriceModel(42)
     morning = _nem(date(2025, 1, 15), 9, 5)
     rows = _channel(model.published(morning, next=2000, previous=2, resolution=30), "general")
     assert {r["duration"] for r in rows} == {30}
-    last_end = _utc(str(rows[-1]["endTime"]))
-    assert timedelta(hours=28) <= last_end - morning <= timedelta(hours=29)
+    assert rows[-1]["nemTime"] == "2025-01-16T04:00:00+10:00"  # 18 h 55 min ahead
     afternoon = _nem(date(2025, 1, 15), 13, 5)
     rows = _channel(model.published(afternoon, next=2000, resolution=30), "general")
     # after AEMO's afternoon run the forecast reaches the end of the next trading day
     assert rows[-1]["nemTime"] == "2025-01-17T04:00:00+10:00"
+    limited = _channel(model.published(afternoon, next=10, resolution=30), "general")
+    assert len(limited) == 11
 
 
 def test_nem_date_belongs_to_interval_start() -> None:
