@@ -40,6 +40,7 @@ import pytest_homeassistant_custom_component.plugins  # noqa: F401
 
 from bench import replay_harness as harness
 from bench.replay_fakes import Clouds, Latency
+from bench.replay_horizon import horizon, print_horizon
 from bench.replay_metrics import (
     Budget,
     Cpu,
@@ -55,8 +56,10 @@ from bench.replay_metrics import (
 from custom_components.tesla_amber_sync.validate import validate_tariff
 from simulator import noise
 from simulator.prices import PriceModel
+from simulator.sites import make_sites
 
 ZONE = ZoneInfo("Australia/Sydney")
+SITES = {"sydney": 0, "brisbane": 2}  # indices into the simulated account's sites
 DEFAULT_START = "2025-04-04T00:00"  # Friday; DST ends Sunday 6 April 03:00 -> 02:00
 QUICK_DAYS = 0.125  # 3 simulated hours
 
@@ -71,6 +74,13 @@ class Scenario:
     negative_day: date
     spike_day: date
     latency: Latency
+    site: str = "sydney"  # "sydney" (NSW, daylight saving) or "brisbane" (QLD, NEM time)
+    horizon_hours: float = 0.0  # 0: AEMO's horizon, as Amber has it; > 0: a fixed look-ahead
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The site's time zone."""
+        return ZoneInfo(make_sites(self.seed, 3)[SITES[self.site]].time_zone)
 
     @property
     def end(self) -> datetime:
@@ -79,7 +89,7 @@ class Scenario:
 
     def model(self) -> PriceModel:
         """The seeded price model with the forced days."""
-        model = PriceModel(self.seed)
+        model = PriceModel(self.seed, make_sites(self.seed, 3), horizon_hours=self.horizon_hours)
         model.force_day(self.negative_day, negative=True, spike=False)
         model.force_day(self.spike_day, spike=True)
         return model
@@ -87,7 +97,7 @@ class Scenario:
     def clouds(self) -> Clouds:
         """Fresh fakes on a fresh model."""
         model = self.model()
-        return Clouds(model=model, site=model.site(), latency=self.latency)
+        return Clouds(model=model, site=model.sites[SITES[self.site]], latency=self.latency)
 
     def dst_changes(self) -> list[str]:
         """Daylight-saving changes inside the replay, as local wall-clock descriptions."""
@@ -95,12 +105,12 @@ class Scenario:
         moment = self.start
         while moment < self.end:
             later = min(moment + timedelta(hours=1), self.end)
-            before = moment.astimezone(ZONE).utcoffset()
-            after = later.astimezone(ZONE).utcoffset()
+            before = moment.astimezone(self.zone).utcoffset()
+            after = later.astimezone(self.zone).utcoffset()
             if before != after:
                 found.append(
-                    f"{later.astimezone(ZONE):%a %d %b} ({moment.astimezone(ZONE):%Z} -> "
-                    f"{later.astimezone(ZONE):%Z})"
+                    f"{later.astimezone(self.zone):%a %d %b} ({moment.astimezone(self.zone):%Z} -> "
+                    f"{later.astimezone(self.zone):%Z})"
                 )
             moment = later
         return found
@@ -120,6 +130,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--start",
         default=DEFAULT_START,
         help=f"local Sydney start, ISO (default {DEFAULT_START}, a Friday before DST ends)",
+    )
+    parser.add_argument(
+        "--site",
+        choices=sorted(SITES),
+        default="sydney",
+        help="Amber site: sydney (NSW, daylight saving) or brisbane (QLD); default sydney",
+    )
+    parser.add_argument(
+        "--horizon-hours",
+        type=float,
+        default=0.0,
+        help="Amber's look-ahead: 0 (default) = AEMO's pre-dispatch horizon, 15.5-40 h",
     )
     parser.add_argument(
         "--quick", action="store_true", help=f"CI smoke run: {QUICK_DAYS * 24:g} h, fewer repeats"
@@ -152,16 +174,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def time_build(scenario: Scenario, repeat: int) -> list[float]:
     """ms to build and validate one plan from a realistic response (median of `repeat`)."""
     model = scenario.model()
-    reference = Reference(model, model.site(), ZONE)
+    reference = Reference(model, model.sites[SITES[scenario.site]], scenario.zone)
     at = (scenario.start + timedelta(hours=17, minutes=12, seconds=30)).astimezone(ZONE)
     intervals = reference.published(at)
+    history = reference.history(at)
     validate_tariff(reference.build(at).tariff)  # warm-up
     from custom_components.tesla_amber_sync.tariff import build_tariff
 
     timings: list[float] = []
     for _ in range(repeat):
         began = time.perf_counter()
-        built = build_tariff(intervals, at, ZONE, reference.options)
+        built = build_tariff(intervals, at, reference.zone, reference.options, history)
         validate_tariff(built.tariff)
         timings.append((time.perf_counter() - began) * 1000)
     return timings
@@ -396,6 +419,8 @@ def main(argv: list[str] | None = None) -> int:
         negative_day=start.date() + timedelta(days=1),
         spike_day=start.date() + timedelta(days=3),
         latency=Latency(args.amber_latency, args.tesla_read_latency, args.tesla_write_latency),
+        site=args.site,
+        horizon_hours=args.horizon_hours,
     )
     # The simulator's noise is a pure function of its key; remembering it only saves time.
     noise.normal = functools.lru_cache(maxsize=1 << 21)(noise.normal)  # type: ignore[method-assign]
@@ -406,7 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     replayed = time.perf_counter() - began
 
     model = run.clouds.model
-    reference = Reference(model, run.clouds.site, ZONE)
+    reference = Reference(model, run.clouds.site, scenario.zone, since=scenario.start)
     tracking = track(run, reference)
     calls = budget(run)
     usage = cpu(run)
@@ -416,7 +441,9 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"Tesla Amber Sync replay: {scenario.days:g} simulated days from "
-        f"{scenario.start:%a %d %b %Y %H:%M %Z} (Australia/Sydney), seed {scenario.seed}"
+        f"{scenario.start:%a %d %b %Y %H:%M %Z} (Australia/Sydney), seed {scenario.seed}; "
+        f"site {scenario.site} ({scenario.zone.key}); Amber horizon "
+        + (f"{scenario.horizon_hours:g} h" if scenario.horizon_hours else "AEMO pre-dispatch")
     )
     print(
         f"Scenario: negative-price day {scenario.negative_day:%a %d %b}, spike day "
@@ -436,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(table(scenario, tracking, calls, usage, build_ms, setups))
     print_days(tracking)
+    print_horizon(horizon(run, scenario.zone))
     print_checks(run, reproduced, tracking)
     broken = bool(run.loop_errors) or "LOADED" not in run.entry_state.upper()
     return 2 if broken else 0

@@ -128,7 +128,8 @@ class Clouds:
                 return 200, [self.site.to_json()], headers
             match = re.fullmatch(r"/sites/([^/]+)/prices/current", path)
             if method.upper() == "GET" and match:
-                self._log("amber", method, "prices")
+                # A call for settled prices only (next=0) is the entry's history catch-up.
+                self._log("amber", method, "history" if query.get("next") == "0" else "prices")
                 if match.group(1) != self.site.id:
                     return 404, {"message": "Site not found"}, headers
                 body = self.model.published(
@@ -168,7 +169,7 @@ class Clouds:
             if op == "live_status":
                 return 200, {"response": live_json()}, {}
             if op == "site_info":
-                return 200, {"response": site_info_json(self.tariff)}, {}
+                return 200, {"response": site_info_json(self.tariff, self.site.time_zone)}, {}
             if op == "calendar_history":
                 return 200, {"response": {"serial_number": "X", "time_series": []}}, {}
             if op == "time_of_use_settings" and write:
@@ -227,8 +228,8 @@ def live_json() -> dict[str, Any]:
     }
 
 
-def site_info_json(tariff: dict[str, Any] | None) -> dict[str, Any]:
-    """`site_info` with the stored plan, in Time-Based Control, in Sydney."""
+def site_info_json(tariff: dict[str, Any] | None, zone: str = "Australia/Sydney") -> dict[str, Any]:
+    """`site_info` with the stored plan, in Time-Based Control, in the Amber site's zone."""
     return {
         "id": "STE20240101-00001",
         "site_name": SITE_NAME,
@@ -251,7 +252,7 @@ def site_info_json(tariff: dict[str, Any] | None) -> dict[str, Any]:
         "tou_settings": {"optimization_strategy": "economics", "schedule": []},
         "nameplate_power": 5000,
         "nameplate_energy": 13500,
-        "installation_time_zone": "Australia/Sydney",
+        "installation_time_zone": zone,
         "tariff_content_v2": json.loads(json.dumps(tariff)) if tariff is not None else None,
     }
 

@@ -32,7 +32,8 @@ import freezegun
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant import loader, util as ha_util
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_STATE_CHANGED
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, callback
 from homeassistant.helpers import event as event_helper, frame, issue_registry as ir
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import (
@@ -66,7 +67,8 @@ from custom_components.tesla_amber_sync.const import (
     PROVIDER_TESLEMETRY,
 )
 
-HA_TIME_ZONE = "Australia/Sydney"
+STATUS_SUFFIX = "_sync_status"
+PLAN_SUFFIX = "_powerwall_plan_price"
 INTEGRATION_LOGGER = "custom_components.tesla_amber_sync"
 
 
@@ -146,6 +148,11 @@ class ReplayRun:
     unload_ok: bool = False
     wall_seconds: float = 0.0
     full_collections: int = 0  # full GCs during the replay (their CPU is left out)
+    # What a user would have seen: the sync status (time, state) at each change, the plan
+    # sensor's beyond-horizon slot count (time, count) at each change, repairs raised (time, id).
+    statuses: list[tuple[float, str]] = field(default_factory=list)
+    beyond: list[tuple[float, int]] = field(default_factory=list)
+    raised: list[tuple[float, str]] = field(default_factory=list)
 
 
 class _Collect(logging.Handler):
@@ -206,7 +213,7 @@ async def home_assistant(clouds: Clouds) -> AsyncIterator[tuple[HomeAssistant, M
         async with async_test_home_assistant() as hass:
             frame.async_setup(hass)
             hass.data.pop(loader.DATA_CUSTOM_COMPONENTS, None)  # load custom_components/
-            await hass.config.async_set_time_zone(HA_TIME_ZONE)
+            await hass.config.async_set_time_zone(clouds.site.time_zone)
             clouds.register(mocker)
             entry = MockConfigEntry(
                 domain=DOMAIN,
@@ -304,6 +311,33 @@ async def drive(
             steps.append(Step(max(when, now), cpu, ops))
 
 
+def watch(hass: HomeAssistant, run: ReplayRun) -> None:
+    """Record the sync status, the plan sensor's beyond-horizon count and repairs raised."""
+
+    @callback
+    def on_state(event: Event[EventStateChangedData]) -> None:
+        new = event.data["new_state"]
+        entity_id = event.data["entity_id"]
+        if new is None or not entity_id.startswith("sensor."):
+            return
+        now = time.time()
+        if entity_id.endswith(STATUS_SUFFIX):
+            if not run.statuses or run.statuses[-1][1] != new.state:
+                run.statuses.append((now, new.state))
+        elif entity_id.endswith(PLAN_SUFFIX):
+            count = int(new.attributes.get("beyond_horizon", 0))
+            if not run.beyond or run.beyond[-1][1] != count:
+                run.beyond.append((now, count))
+
+    @callback
+    def on_issue(event: Event[dict[str, Any]]) -> None:
+        if event.data.get("domain") == DOMAIN and event.data.get("action") == "create":
+            run.raised.append((time.time(), str(event.data.get("issue_id"))))
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, on_state)
+    hass.bus.async_listen(ir.EVENT_REPAIRS_ISSUE_REGISTRY_UPDATED, on_issue)
+
+
 async def replay(clouds: Clouds, start: datetime, end: datetime) -> ReplayRun:
     """Set the entry up at `start` and let time run to `end`, timer by timer."""
     run = ReplayRun(start=start, end=end, clouds=clouds)
@@ -322,6 +356,7 @@ async def replay(clouds: Clouds, start: datetime, end: datetime) -> ReplayRun:
             loop.set_exception_handler(on_error)
             try:
                 async with home_assistant(clouds) as (hass, entry):
+                    watch(hass, run)
                     setup = asyncio.ensure_future(hass.config_entries.async_setup(entry.entry_id))
                     await drive(loop, freezer, clouds, setup, run.steps)
                     if not setup.result():

@@ -68,6 +68,7 @@ class Reference:
     model: PriceModel
     site: AmberSite
     zone: ZoneInfo
+    since: datetime | None = None  # when the entry started polling (its own history begins)
     options: TariffOptions = field(init=False)
     builds: int = 0
     _cache: dict[tuple[float, bool], tuple[float, float]] = field(default_factory=dict)
@@ -82,7 +83,9 @@ class Reference:
                 at, next=AMBER_NEXT, previous=AMBER_PREVIOUS, resolution=5, site=self.site
             )
         )
-        ahead = [i for i in first if i.interval_type == IntervalType.FORECAST]
+        ahead = [
+            i for i in first if i.channel == "general" and i.interval_type == IntervalType.FORECAST
+        ]
         horizon = max((i.end for i in first), default=at)
         if horizon - at < NEEDED_HORIZON and len(ahead) >= AMBER_NEXT * 0.9:
             more = self._parse(
@@ -97,10 +100,28 @@ class Reference:
     def _parse(body: Iterable[dict[str, Any]]) -> list[PriceInterval]:
         return dedupe_intervals([i for i in map(parse_interval, body) if i is not None])
 
+    def history(self, at: datetime) -> list[PriceInterval]:
+        """The settled intervals the entry holds at `at`: a day of 30-minute actuals (its
+        catch-up call) and the 5-minute actuals of every poll since the replay began."""
+        settled = self._parse(
+            self.model.published(at, next=0, previous=50, resolution=30, site=self.site)
+        ) + self._parse(
+            self.model.published(at, next=0, previous=300, resolution=5, site=self.site)
+        )
+        since = self.since - timedelta(hours=1) if self.since is not None else None
+        return [
+            i
+            for i in settled
+            if i.interval_type == IntervalType.ACTUAL
+            and (i.end - i.start > timedelta(minutes=5) or since is None or i.start >= since)
+        ]
+
     def build(self, data_at: datetime, now: datetime | None = None) -> BuiltTariff:
         """The plan from the data published at `data_at`, built at `now` (default the same)."""
         self.builds += 1
-        return build_tariff(self.published(data_at), now or data_at, self.zone, self.options)
+        return build_tariff(
+            self.published(data_at), now or data_at, self.zone, self.options, self.history(data_at)
+        )
 
     def rates(self, at: float) -> tuple[float, float]:
         """Buy and sell ($/kWh) the reference plan shows at POSIX time `at`.

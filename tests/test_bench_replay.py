@@ -53,3 +53,43 @@ def test_short_replay_prints_every_metric() -> None:
         assert cells[1], f"{row} has no value"
         assert cells[3] in ("pass", "FAIL", "-"), matching[0]
     assert "Harness check:" in done.stdout
+
+
+def test_short_morning_replay_on_amber_horizon() -> None:
+    """A Brisbane morning on AEMO's horizon: the plan's last hours come from the beyond-horizon
+    rule, and nothing is refused, repaired or restored; every write is the rules' plan."""
+    done = subprocess.run(  # noqa: S603 (our own script, fixed arguments)
+        [
+            sys.executable,
+            str(ROOT / "bench" / "replay.py"),
+            "--quick",
+            "--site",
+            "brisbane",
+            "--start",
+            "2025-04-04T09:00",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = {
+        cells[0]: cells[1]
+        for line in done.stdout.splitlines()
+        if line.startswith("| ")
+        and len(cells := [c.strip() for c in line.strip("|").split("|")]) >= 2
+    }
+    assert rows["hours per day with no fresh plan (worst day)"] == "0.00"
+    assert rows["refused builds (prices_unavailable episodes)"] == "0"
+    assert rows["stale-price repairs raised"] == "0"
+    assert rows["original-plan restores"] == "0"
+    assert int(rows["Amber history catch-up calls"]) >= 1
+    shares = next(line for line in done.stdout.splitlines() if "beyond Amber's horizon" in line)
+    values = [float(c.strip().rstrip("%")) for c in shares.strip("|").split("|")[1:]]
+    assert values, shares
+    assert all(v > 0 for v in values), shares  # 07:00-10:00 Brisbane: tomorrow 04:00+ unforecast
+    checked = next(line for line in done.stdout.splitlines() if line.startswith("Harness check:"))
+    equal, _, total = checked.removeprefix("Harness check: ").split(" ")[:3]
+    assert equal == total, checked
