@@ -60,7 +60,9 @@ def nem_date(when: datetime) -> date:
     return when.astimezone(NEM_TZ).date()
 
 
-def aemo_horizon_end(now: datetime, predispatch_minute: int = DEFAULT_PREDISPATCH_MINUTE) -> datetime:
+def aemo_horizon_end(
+    now: datetime, predispatch_minute: int = DEFAULT_PREDISPATCH_MINUTE
+) -> datetime:
     """Where AEMO's pre-dispatch (and so Amber's forecast) ends at `now`: 04:00 NEM time two days
     after the day of the latest run, a run appearing each day at `predispatch_minute` NEM time."""
     local = now.astimezone(NEM_TZ)

@@ -423,7 +423,11 @@ def reference(
     else:
         sell = [
             RefPrice(
-                0, [(s, s + timedelta(minutes=30), "none", "none", 0.0, 30)], "none", None, "no_feed_in"
+                0,
+                [(s, s + timedelta(minutes=30), "none", "none", 0.0, 30)],
+                "none",
+                None,
+                "no_feed_in",
             )
             for _, s in starts
         ]
@@ -650,7 +654,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     # Amber's horizon is 15.5-40 h; shorter ones are broken data (refused below 12 h).
     horizon = draw(
         st.one_of(
-            st.integers(24 * 60, 40 * 60), st.integers(15 * 60, 26 * 60), st.integers(6 * 60, 15 * 60)
+            st.integers(24 * 60, 40 * 60),
+            st.integers(15 * 60, 26 * 60),
+            st.integers(6 * 60, 15 * 60),
         )
     )
     gap = st.tuples(st.integers(-180, 40 * 60), st.one_of(st.integers(5, 70), st.integers(5, 300)))

@@ -220,9 +220,7 @@ class AmberCoordinator(DataUpdateCoordinator[AmberData]):
         wanted = _half_hour(horizon - timedelta(hours=25))
         until = _half_hour(now) - HALF_HOUR
         seen = {
-            _half_hour(i.start)
-            for i in self._history.values()
-            if i.channel == ChannelType.GENERAL
+            _half_hour(i.start) for i in self._history.values() if i.channel == ChannelType.GENERAL
         }
         while wanted < until:
             if wanted not in seen:

@@ -526,9 +526,7 @@ def _bridge(
         donor = last + 1 if first == 0 else first - 1
         held = found[donor]
         assert held is not None  # runs are maximal, so their neighbours have prices
-        prices.append(
-            _ChannelPrice(held.units, (), held.spike, ranges[donor].label, SlotBasis.GAP)
-        )
+        prices.append(_ChannelPrice(held.units, (), held.spike, ranges[donor].label, SlotBasis.GAP))
     return prices
 
 
@@ -634,10 +632,7 @@ def build_tariff(
         return _channel_prices(pool, ranges, now, channel, five_minute, lookup, tz)
 
     buy = channel_prices(ChannelType.GENERAL.value)
-    if options.has_feed_in:
-        sell = channel_prices(ChannelType.FEED_IN.value)
-    else:
-        sell = _no_export(ranges)
+    sell = channel_prices(ChannelType.FEED_IN.value) if options.has_feed_in else _no_export(ranges)
 
     buy_units: list[int] = []
     sell_units: list[int] = []

@@ -99,7 +99,9 @@ def test_five_minute_reach_is_a_parameter(
         (12, 0, "11:30", "2025-01-17T04:00:00+10:00"),  # an early run
     ],
 )
-def test_horizon_follows_aemo_predispatch(hour: int, minute: int, predispatch: str, ends: str) -> None:
+def test_horizon_follows_aemo_predispatch(
+    hour: int, minute: int, predispatch: str, ends: str
+) -> None:
     """Forecasts end at 04:00 NEM time of the next trading day until the day's pre-dispatch run
     (12:30 by default, a parameter), then of the day after. No interval ends past it."""
     run_hour, run_minute = map(int, predispatch.split(":"))
