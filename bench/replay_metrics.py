@@ -87,7 +87,7 @@ class Reference:
             i for i in first if i.channel == "general" and i.interval_type == IntervalType.FORECAST
         ]
         horizon = max((i.end for i in first), default=at)
-        if horizon - at < NEEDED_HORIZON and len(ahead) >= AMBER_NEXT * 0.9:
+        if horizon - at < NEEDED_HORIZON and len(ahead) >= AMBER_NEXT:
             more = self._parse(
                 self.model.published(
                     at, next=AMBER_NEXT_30MIN, previous=0, resolution=30, site=self.site

@@ -60,7 +60,7 @@ def what_the_entry_holds(
     ]
     if (
         max(i.end for i in intervals) - now < timedelta(hours=24, minutes=30)
-        and len(ahead) >= AMBER_NEXT * 0.9
+        and len(ahead) >= AMBER_NEXT
     ):
         intervals = dedupe_intervals(
             intervals + parsed(model.published(now, AMBER_NEXT_30MIN, 0, 30, site))

@@ -170,14 +170,15 @@ class AmberCoordinator(DataUpdateCoordinator[AmberData]):
             next_intervals=AMBER_NEXT,
             resolution=resolution,
         )
-        # `next` counts per channel: the general channel tells whether the count ran out.
+        # `next` counts per channel: the general channel tells whether the count ran out (a
+        # forecast that simply ends at AEMO's horizon, ~24 h at 04:00 NEM, is not cut short).
         ahead = [
             i
             for i in intervals
             if i.channel == ChannelType.GENERAL and i.interval_type == IntervalType.FORECAST
         ]
         horizon = max((i.end for i in intervals), default=now)
-        if horizon - now < NEEDED_HORIZON and len(ahead) >= AMBER_NEXT * 0.9:
+        if horizon - now < NEEDED_HORIZON and len(ahead) >= AMBER_NEXT:
             # Amber cut the response by count, not by its forecast horizon: ask for 30-minute
             # intervals to reach further. (The date-range endpoint ignores `next`: never use it.)
             self.calls += 1
