@@ -175,4 +175,3 @@ async def test_old_world_long_forecast_needs_no_history(
     await start_at(hass, frozen, config_entry, at(8, 2, 30))
     assert price_calls(amber) == [{"previous": "12", "next": "68", "resolution": "5"}]
     assert beyond_slots(hass) == []
-
