@@ -327,6 +327,10 @@ def _run(
     page: Any, shot: Callable[..., Path], stack: dict[str, Any], base: str, hass: Http, sim: Http
 ) -> None:
     # --- Amber's answers a day old: the first sync after setup must refuse, not write ----------
+    # A fixed 40 h look-ahead (the simulator's old world) so that the day-old answer still holds
+    # a current price but not the next 24 hours; on AEMO's horizon it would hold no current
+    # price at all, and the Amber sensors would rightly be unknown.
+    sim.call("POST", "/_control/config", {"horizon_hours": 40})
     sim.call("POST", "/_control/time", {"advance": -DAY_SECONDS})
 
     # --- log in as the demo user ------------------------------------------------------------------
@@ -393,6 +397,7 @@ def _run(
 
     # --- Amber is current again; Sync now from Developer tools → Actions -------------------------
     sim.call("POST", "/_control/time", {"set": datetime.now(UTC).isoformat()})
+    sim.call("POST", "/_control/config", {"horizon_hours": 0})  # back to AEMO's horizon
     page.goto(f"{base}/developer-tools/action")
     picker = page.locator("ha-service-picker input")
     picker.click()
