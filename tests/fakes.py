@@ -194,6 +194,9 @@ class FakeAmber(FakeService):
             16 <= start.astimezone(SYDNEY).hour < 20
         )
         self.mutate: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None
+        # Answers as of this much later than now (negative: an old answer, from a cache or a
+        # server whose clock is wrong).
+        self.clock_offset = timedelta(0)
         self.rate_limit_remaining = 45
         self._signature: tuple[Any, ...] = ()
         self._cache: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -225,7 +228,8 @@ class FakeAmber(FakeService):
         previous = int(query.get("previous", 0))
         next_count = int(query.get("next", 0))
         resolution = int(query.get("resolution", 30))
-        intervals = self.intervals(site, dt_util.utcnow(), previous, next_count, resolution)
+        moment = dt_util.utcnow() + self.clock_offset
+        intervals = self.intervals(site, moment, previous, next_count, resolution)
         if self.mutate is not None:
             intervals = self.mutate(intervals)
         return 200, intervals, headers

@@ -659,6 +659,37 @@ async def test_prices_duplicated_and_out_of_order(
     assert_clean_logs(caplog)
 
 
+async def test_prices_answered_a_day_late_are_not_pushed(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    loaded_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """An answer whose current interval is a day old (a cache, a wrong clock) is not current,
+    even when its 40-hour forecast still reaches well past now: no plan from it, the status says
+    so, and the plan follows as soon as the answers are current again."""
+    caplog.clear()
+    writes = len(tesla.tariff_writes)
+    amber.price_fn = bumped_price  # any plan built now would differ from the one sent
+    amber.horizon = timedelta(hours=40)
+    amber.clock_offset = -timedelta(days=1)
+    await advance_to(hass, frozen, at(14, 16), step=MINUTE)
+    assert len(tesla.tariff_writes) == writes
+    assert state_value(hass, STATUS) == "prices_unavailable"
+
+    amber.clock_offset = timedelta(0)
+    await advance(hass, frozen, timedelta(minutes=6), step=HALF_MINUTE)
+    assert len(tesla.tariff_writes) == writes + 1
+    sent = tesla.calls_to("/time_of_use_settings")[-1]
+    body = sent.body["tou_settings"]["tariff_content_v2"]
+    validate_tariff(body)
+    assert rates(body) == expected_rates(sent.at, bumped_price)
+    sync_status_ok(hass)
+    assert_clean_logs(caplog)
+
+
 # === Tesla reads on a running entry: live_status and site_info ====================================
 
 TESLA_READ_ROWS = [

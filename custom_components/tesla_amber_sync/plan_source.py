@@ -43,6 +43,9 @@ from .validate import TariffValidationError, validate_tariff
 
 # Prices older than this are not "now" any more.
 FRESH_FOR = timedelta(minutes=10)
+# How far Amber's "current" interval may sit from the moment it was fetched (Amber switches the
+# current interval a few seconds after each boundary).
+CURRENT_SLACK = timedelta(minutes=5)
 
 
 class PlanUnavailableError(Exception):
@@ -161,9 +164,17 @@ class AmberPlanSource:
         data = self._prices.data
         if not self._prices.last_update_success or data is None:
             return False
-        if now - data.batch.fetched_at > FRESH_FOR:
+        batch = data.batch
+        if now - batch.fetched_at > FRESH_FOR:
             return False
-        return data.batch.at(ChannelType.GENERAL, now) is not None
+        # An answer whose current interval is not the time it was fetched is an old answer
+        # (a cache, or a clock that is wrong), however far its forecast reaches.
+        current = batch.current(ChannelType.GENERAL)
+        if current is None or not (
+            current.start - CURRENT_SLACK <= batch.fetched_at < current.end + CURRENT_SLACK
+        ):
+            return False
+        return batch.at(ChannelType.GENERAL, now) is not None
 
     def tariff_options(self) -> TariffOptions:
         """Builder options from the entry options and what the sites support."""
