@@ -34,8 +34,10 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repo root
 
-# Home Assistant's clock must be made freezable before anything imports Home Assistant: this
-# (third-party) import sorts before the first-party ones below.
+# Home Assistant's clock must be made freezable before anything imports Home Assistant's modules:
+# these (third-party) imports sort before the first-party ones below. Home Assistant's bare package
+# first: 2026.11 aliases httpx there, before anything imports it.
+import homeassistant.generated  # noqa: F401
 import pytest_homeassistant_custom_component.plugins  # noqa: F401
 
 from bench import replay_harness as harness

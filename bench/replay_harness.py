@@ -11,7 +11,10 @@ its own instant, simulated network round trips included, and a week replays in m
 from __future__ import annotations
 
 # The test utilities' plugin swaps Home Assistant's clock functions for ones freezegun can move (and
-# prepares the recorder). That must happen before anything imports Home Assistant: import it first.
+# prepares the recorder). That must happen before anything imports Home Assistant's modules: import
+# it first, after Home Assistant's bare package (2026.11 aliases httpx there, before any import
+# of it; like pytest's `-p homeassistant.generated` in pyproject.toml).
+import homeassistant.generated  # noqa: F401
 import pytest_homeassistant_custom_component.plugins  # noqa: F401
 
 # isort: split
@@ -22,6 +25,7 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 import gc
+import importlib
 import logging
 import sys
 import time
@@ -40,10 +44,6 @@ from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_test_home_assistant,
     mock_storage,
-)
-from pytest_homeassistant_custom_component.plugins import (
-    HAFakeDatetime,
-    ha_datetime_to_fakedatetime,
 )
 from pytest_homeassistant_custom_component.test_util.aiohttp import mock_aiohttp_client
 
@@ -77,10 +77,28 @@ def real_seconds() -> float:
     return float(freezegun.api.real_perf_counter())  # type: ignore[attr-defined]
 
 
+# freezegun's names and the test utilities' replacements for them, which their pytest plugin
+# installs before each test (fold-aware fake datetimes: DST matters). Newer releases replace more.
+FREEZEGUN_FIXES = (
+    ("datetime_to_fakedatetime", "ha_datetime_to_fakedatetime"),
+    ("FakeDatetime", "HAFakeDatetime"),
+    ("FakeDate", "HAFakeDate"),
+    ("_get_module_attributes", "ha_get_module_attributes"),
+    ("_get_module_attributes_hash", "ha_get_module_attributes_hash"),
+    ("_should_use_real_time", "ha_should_use_real_time"),
+    ("get_current_time", "ha_get_current_time"),
+)
+
+
 def install_freezegun_fixes() -> None:
-    """What the pytest plugin does before each test: fold-aware fake datetimes (DST matters)."""
-    freezegun.api.datetime_to_fakedatetime = ha_datetime_to_fakedatetime  # type: ignore[attr-defined]
-    freezegun.api.FakeDatetime = HAFakeDatetime  # type: ignore[attr-defined]
+    """What the pytest plugin does before each test, with whichever replacements it has."""
+    try:  # the test utilities for Home Assistant 2025.5 and later keep them here
+        fixes = importlib.import_module("pytest_homeassistant_custom_component.patch_time")
+    except ImportError:  # and those for 2025.4 in their plugin
+        fixes = importlib.import_module("pytest_homeassistant_custom_component.plugins")
+    for name, replacement in FREEZEGUN_FIXES:
+        if hasattr(fixes, replacement):
+            setattr(freezegun.api, name, getattr(fixes, replacement))
 
 
 # Our own code (the integration, the simulator, the bench) gets real datetime classes back while

@@ -9,8 +9,8 @@ What it does, in order:
    SIGTERM if this process dies, even by SIGKILL);
 4. completes onboarding through Home Assistant's onboarding API (user, core config with the
    Australia/Sydney time zone, analytics, integration step) and makes a long-lived token;
-5. adds the integration through the config-flow API (advanced mode: the simulator's base URLs),
-   unless `--no-integration` (the browser test adds it through the UI);
+5. adds the integration through the config-flow API (the simulator's base URLs, in the wizard's
+   Advanced sections), unless `--no-integration` (the browser test adds it through the UI);
 6. waits until its entities have values, prints the address, the login and a few live figures;
 7. runs until Ctrl-C (SIGINT) or SIGTERM, then stops Home Assistant and the simulator.
 
@@ -151,6 +151,26 @@ def _child_setup() -> None:  # pragma: no cover - runs in the forked child
 # --- Home Assistant's websocket API -----------------------------------------------------------
 
 
+def _answer(fields: list[dict[str, Any]], values: dict[str, str]) -> dict[str, Any]:
+    """A form's answer from `values`, by field name; a section (the wizard's collapsed
+    "advanced", holding the API addresses) gets a nested answer of its own."""
+    answer: dict[str, Any] = {}
+    for field in fields:
+        if field.get("type") == "expandable":
+            answer[field["name"]] = _answer(field.get("schema") or [], values)
+        elif field["name"] in values:
+            answer[field["name"]] = values[field["name"]]
+    return answer
+
+
+class CommandError(DemoError):
+    """A websocket command Home Assistant answered with an error."""
+
+    def __init__(self, command: str, error: dict[str, Any]) -> None:
+        super().__init__(f"websocket command {command} failed: {error}")
+        self.code = error.get("code")
+
+
 class HassWebSocket:
     """A minimal client for Home Assistant's websocket API (one command at a time)."""
 
@@ -185,8 +205,23 @@ class HassWebSocket:
             if message.get("id") != ident or message.get("type") != "result":
                 continue
             if not message.get("success"):
-                raise DemoError(f"websocket command {command} failed: {message.get('error')}")
+                raise CommandError(command, message.get("error") or {})
             return message.get("result")
+
+    async def call_once_loaded(self, command: str, wait: float, **payload: Any) -> Any:
+        """`call`, retried while the integration behind `command` is still being set up.
+
+        Home Assistant 2026.11 sets analytics up later in its start (stage 2) than 2025.4 did,
+        after the onboarding API already answers: its commands say "Not loaded" until then.
+        """
+        deadline = asyncio.get_running_loop().time() + wait
+        while True:
+            try:
+                return await self.call(command, **payload)
+            except CommandError as err:
+                if err.code != "not_found" or asyncio.get_running_loop().time() > deadline:
+                    raise
+            await asyncio.sleep(0.5)
 
     async def close(self) -> None:
         """Close the connection."""
@@ -201,7 +236,7 @@ class Demo:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.root: Path = args.root.resolve()
+        self.root = Path(args.root).resolve()
         self.config_dir = self.root / "config"
         self.hass_out = self.root / "hass.out"
         self.sim_log = self.root / "simulator.log"
@@ -442,7 +477,7 @@ class Demo:
                 unit_system="metric",
             )
             await self.request("POST", "/api/onboarding/core_config", token=access)
-            await ws.call("analytics/preferences", preferences={"base": False})
+            await ws.call_once_loaded("analytics/preferences", wait=60, preferences={"base": False})
             await self.request("POST", "/api/onboarding/analytics", token=access)
             await self.request(
                 "POST",
@@ -450,12 +485,27 @@ class Demo:
                 token=access,
                 json_body={"client_id": client_id, "redirect_uri": f"{client_id}?auth_callback=1"},
             )
+            await self.keep_http_config(ws)
             long_lived: str = await ws.call(
                 "auth/long_lived_access_token", client_name="Tesla Amber Sync demo", lifespan=365
             )
         finally:
             await ws.close()
         return long_lived
+
+    async def keep_http_config(self, ws: HassWebSocket) -> None:
+        """Confirm the address and port written to http.yaml.
+
+        Home Assistant 2026.11 moves the `http:` section of configuration.yaml into its own
+        storage at the first start, as a trial it reverts (with a restart) five minutes later
+        unless the user confirms it; until then the frontend covers every page with that
+        question. Home Assistant 2025.4 uses the YAML as it is and has no such command.
+        """
+        try:
+            await ws.call("http/config/promote")
+        except CommandError as err:
+            if err.code != "unknown_command":
+                raise
 
     async def wait_until_running(self) -> None:
         """Until Home Assistant has finished starting (and is not in recovery mode)."""
@@ -512,7 +562,7 @@ class Demo:
             "POST",
             base,
             token=self.token,
-            json_body={"handler": DOMAIN, "show_advanced_options": True},
+            json_body={"handler": DOMAIN},
         )
         for _ in range(10):
             kind, step = flow.get("type"), flow.get("step_id")
@@ -531,7 +581,7 @@ class Demo:
                 if flow.get("errors"):
                     raise DemoError(f"the setup wizard's step {step!r} reported {flow['errors']}")
                 fields = flow.get("data_schema") or []
-                answer = {f["name"]: values[f["name"]] for f in fields if f["name"] in values}
+                answer = _answer(fields, values)
                 unknown = [
                     f["name"]
                     for f in fields

@@ -14,7 +14,7 @@ from homeassistant.components.application_credentials import (
 )
 from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, section as flow_section
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.setup import async_setup_component
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
@@ -65,7 +65,15 @@ def assert_has_strings(
             _check_placeholders(step.get("description"), result, f"step {step_id}")
     if kind is FlowResultType.FORM:
         schema = result["data_schema"]
-        for key in schema.schema if schema is not None else ():
+        for key, value in schema.schema.items() if schema is not None else ():
+            if isinstance(value, flow_section):
+                texts_of = step.get("sections", {}).get(str(key), {})
+                assert texts_of.get("name"), f"no name for section {key} of {step_id}"
+                for inner in value.schema.schema:
+                    assert str(inner) in texts_of.get("data", {}), (
+                        f"no label for field {inner} in section {key} of {step_id}"
+                    )
+                continue
             assert str(key) in step.get("data", {}), f"no label for field {key} of {step_id}"
         for error in (result.get("errors") or {}).values():
             assert error in texts["error"], f"no strings for error {error!r}"
@@ -82,6 +90,18 @@ def assert_has_strings(
 def schema_fields(result: ConfigFlowResult) -> list[str]:
     """Field names of a form, in order."""
     return [str(key) for key in result["data_schema"].schema]
+
+
+def schema_sections(result: ConfigFlowResult) -> dict[str, tuple[bool, list[str]]]:
+    """Sections of a form: name -> (collapsed, the names of its fields)."""
+    return {
+        str(key): (
+            bool(value.options.get("collapsed")),
+            [str(inner) for inner in value.schema.schema],
+        )
+        for key, value in result["data_schema"].schema.items()
+        if isinstance(value, flow_section)
+    }
 
 
 def schema_defaults(result: ConfigFlowResult) -> dict[str, Any]:

@@ -247,8 +247,11 @@ async def call_and_check(
         assert not schema_ok, f"vol.Invalid raised from inside the action: {refusal}"
         errors = refusal.errors if isinstance(refusal, vol.MultipleInvalid) else [refusal]
         for error in errors:
-            assert error.path or "extra keys" in str(error), str(error)
-        assert "data[" in str(refusal) or "extra keys" in str(refusal), str(refusal)
+            # Each error names its field, however the validator words it: voluptuous (2025.4)
+            # "... @ data['duration']", probatio (2026.11) "... at 'duration'".
+            assert error.path, str(error)
+            field, text = error.path[0], str(error)
+            assert repr(field) in text or f"'{field}'" in text, text
     elif refusal is not None:  # ServiceValidationError, or a refusal to push (push_refused)
         assert schema_ok, "the schema refused this, so Home Assistant should have said so"
         _assert_explains(refusal)

@@ -17,7 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.test_util.aiohttp import AiohttpClientMocker
 
-from custom_components.tesla_amber_sync.api.amber import AmberClient
+from custom_components.tesla_amber_sync.api.amber import AmberClient, IntervalTimes, parse_time
 from custom_components.tesla_amber_sync.api.errors import (
     ApiConnectionError,
     ApiError,
@@ -1301,7 +1301,9 @@ async def test_fleet_without_credentials_cannot_build_a_client(hass: HomeAssista
     """Application credentials removed: the entry cannot get a token (set-up reports it)."""
     await setup_fleet_credentials(hass)
     entry = fleet_entry(hass, expires_in=3600, auth_implementation="deleted-cred")
-    with pytest.raises(ValueError, match="Implementation not available"):
+    # Home Assistant's ValueError: "Implementation not available" on 2025.4; on 2026.11 an
+    # UnknownImplementationError (a ValueError, and a ConfigEntryAuthFailed) with other words.
+    with pytest.raises(ValueError, match="(?i)implementation not available|no longer available"):
         await build_tesla_client(hass, entry)
 
 
@@ -1353,3 +1355,20 @@ async def test_fleet_entry_for_the_eu_starts_at_the_eu_address(
     entry = fleet_entry(hass, expires_in=3600, tesla_region="eu")
     await (await build_tesla_client(hass, entry)).products()
     assert [c.path for c in eu.calls] == ["/api/1/products"]
+
+
+def test_interval_times_stay_bounded_and_exact() -> None:
+    """A month of Amber's 5-minute end times: each parsed as parse_time does, a repeat answered
+    from the table, and never more than two generations held, however long it runs."""
+    table = IntervalTimes()
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    # each poll: the next 200 five-minute end times, as an answer holds them
+    for poll in range(0, 12 * 24 * 30, 7):
+        for step in range(poll, poll + 200):
+            text = (start + timedelta(minutes=5 * step)).isoformat().replace("+00:00", "Z")
+            assert table.parse(text) == parse_time(text)
+            assert table.parse(text) is table.parse(text)
+        assert len(table) <= 2 * IntervalTimes.KEEP
+    assert table.parse("2025-01-01T10:00:00") is None  # no zone: not a time we can place
+    assert table.parse("garbage") is None
+    assert table.parse(None) is None

@@ -51,6 +51,7 @@ from .flow_helpers import (
     fleet_token,
     schema_defaults,
     schema_fields,
+    schema_sections,
     select_options,
     setup_fleet_credentials,
 )
@@ -163,12 +164,9 @@ def add_entry(hass: HomeAssistant, data: dict[str, Any], **kwargs: Any) -> MockC
     return entry
 
 
-async def start_user(hass: HomeAssistant, *, advanced: bool = False) -> Any:
+async def start_user(hass: HomeAssistant) -> Any:
     """Open the wizard and choose Amber."""
-    context: dict[str, Any] = {"source": SOURCE_USER}
-    if advanced:
-        context["show_advanced_options"] = True
-    result = await hass.config_entries.flow.async_init(DOMAIN, context=context)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert_has_strings(result)
     assert result["type"] is FlowResultType.MENU
     assert result["menu_options"] == ["amber", "fixed_plan"]
@@ -240,12 +238,14 @@ async def test_application_credentials_help_has_its_placeholders(hass: HomeAssis
 
 
 async def test_user_step_asks_for_the_amber_key_only(hass: HomeAssistant) -> None:
-    """Without advanced mode the first form has one field and links to Amber's developer page."""
+    """The first form asks for the key (the API address waits in a collapsed section) and links
+    to Amber's developer page."""
     result = await start_user(hass)
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "amber"
     assert result["errors"] == {}
-    assert schema_fields(result) == ["amber_api_token"]
+    assert schema_fields(result) == ["amber_api_token", "advanced"]
+    assert schema_sections(result) == {"advanced": (True, ["amber_base_url"])}
     assert result["description_placeholders"]["amber_url"] == "https://app.amber.com.au/developers"
 
 
@@ -333,17 +333,16 @@ async def test_several_active_sites_ask_which(
     assert result["data"]["amber_site_id"] == OTHER_SITE_ID
 
 
-async def test_advanced_mode_offers_and_stores_amber_address(
+async def test_advanced_section_offers_and_stores_amber_address(
     hass: HomeAssistant, aioclient_mock: AiohttpClientMocker, tesla: FakeTesla, mock_setup_entry
 ) -> None:
-    """Advanced mode shows the Amber address field; the key is checked there and it is stored."""
+    """The Advanced section's Amber address: the key is checked there and the address stored."""
     sim_url = "http://amber-sim.local:8080/v1"
     sim = FakeAmber(sim_url)
     sim.register(aioclient_mock)
-    result = await start_user(hass, advanced=True)
-    assert schema_fields(result) == ["amber_api_token", "amber_base_url"]
+    result = await start_user(hass)
     result = await configure(
-        hass, result, {"amber_api_token": AMBER_TOKEN, "amber_base_url": sim_url}
+        hass, result, {"amber_api_token": AMBER_TOKEN, "advanced": {"amber_base_url": sim_url}}
     )
     assert result["step_id"] == "tesla_provider"
     assert len(sim.calls_to("/sites")) == 1
@@ -354,12 +353,19 @@ async def test_advanced_mode_offers_and_stores_amber_address(
     assert set(result["data"]) == TESLEMETRY_KEYS | {"amber_base_url"}
 
 
-async def test_advanced_mode_left_empty_stores_no_address(
-    hass: HomeAssistant, amber: FakeAmber, tesla: FakeTesla, mock_setup_entry
+@pytest.mark.parametrize(
+    "advanced", [{"amber_base_url": ""}, {}], ids=["address-empty", "section-untouched"]
+)
+async def test_advanced_section_left_empty_stores_no_address(
+    hass: HomeAssistant,
+    amber: FakeAmber,
+    tesla: FakeTesla,
+    mock_setup_entry,
+    advanced: dict[str, str],
 ) -> None:
-    """An empty address field means Amber's own API, and nothing extra in the entry."""
-    result = await start_user(hass, advanced=True)
-    result = await configure(hass, result, {"amber_api_token": AMBER_TOKEN, "amber_base_url": ""})
+    """An empty (or never opened) address means Amber's own API, and nothing extra stored."""
+    result = await start_user(hass)
+    result = await configure(hass, result, {"amber_api_token": AMBER_TOKEN, "advanced": advanced})
     assert len(amber.calls_to("/sites")) == 1
     result = await configure(hass, result, {"next_step_id": "teslemetry"})
     result = await configure(hass, result, {"teslemetry_api_token": TESLEMETRY_TOKEN})
@@ -381,7 +387,8 @@ async def test_teslemetry_creates_the_entry(
     result = await start_user(hass)
     result = await configure(hass, result, {"amber_api_token": f"  {AMBER_TOKEN} "})
     result = await configure(hass, result, {"next_step_id": "teslemetry"})
-    assert schema_fields(result) == ["teslemetry_api_token"]
+    assert schema_fields(result) == ["teslemetry_api_token", "advanced"]
+    assert schema_sections(result) == {"advanced": (True, ["tesla_base_url"])}
     assert result["description_placeholders"] == {
         "teslemetry_url": "https://teslemetry.com/console"
     }
@@ -473,16 +480,17 @@ async def test_teslemetry_advanced_address_is_used_and_stored(
     tesla: FakeTesla,
     mock_setup_entry: AsyncMock,
 ) -> None:
-    """Advanced mode: another Tesla-compatible address is checked and kept in the entry."""
+    """The Advanced section: another Tesla-compatible address is checked and kept in the entry."""
     sim_url = "http://tesla-sim.local:8081"
     sim = FakeTesla(sim_url)
     sim.register(aioclient_mock)
-    result = await start_user(hass, advanced=True)
+    result = await start_user(hass)
     result = await configure(hass, result, {"amber_api_token": AMBER_TOKEN})
     result = await configure(hass, result, {"next_step_id": "teslemetry"})
-    assert schema_fields(result) == ["teslemetry_api_token", "tesla_base_url"]
     result = await configure(
-        hass, result, {"teslemetry_api_token": TESLEMETRY_TOKEN, "tesla_base_url": sim_url}
+        hass,
+        result,
+        {"teslemetry_api_token": TESLEMETRY_TOKEN, "advanced": {"tesla_base_url": sim_url}},
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"]["tesla_base_url"] == sim_url
@@ -1060,6 +1068,22 @@ async def test_reauth_menu_text_has_its_placeholder(
     result = await start_reauth(hass, config_entry, None)
     assert result["step_id"] == "reauth"
     assert_has_strings(result)
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "step"), [(-60, "reauth_fleet"), (3600, "reauth")], ids=["lapsed", "valid"]
+)
+async def test_reauth_without_hint_on_a_lapsed_fleet_sign_in(
+    hass: HomeAssistant, expires_in: int, step: str
+) -> None:
+    """Home Assistant 2026.11 itself starts a reauth without our hint when Tesla refuses to
+    refresh the Fleet token: an expired token says the Tesla sign-in failed, so the flow goes
+    straight there. With a token still valid it cannot tell, and asks (the menu)."""
+    token = {**fleet_token("old-access", "old-refresh"), "expires_at": time.time() + expires_in}
+    entry = add_entry(hass, fleet_entry_data(token=token))
+    result = await start_reauth(hass, entry, None)
+    assert_has_strings(result)
+    assert result["step_id"] == step
 
 
 # --- reconfigure --------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from awesomeversion import AwesomeVersion
+from homeassistant.const import __version__ as ha_version
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -53,10 +55,17 @@ def test_manifest_keys_values_and_order() -> None:
 
 
 def test_hacs_json() -> None:
-    """Only the keys HACS knows."""
+    """Only the keys HACS knows; the oldest Home Assistant declared is the one the minimum job
+    tests on, and README says the same."""
     hacs = json.loads((ROOT / "hacs.json").read_text(encoding="utf-8"))
-    assert hacs == {"name": "Tesla Amber Sync", "homeassistant": "2025.4.0", "country": "AU"}
+    assert hacs == {"name": "Tesla Amber Sync", "homeassistant": "2025.4.4", "country": "AU"}
     assert (ROOT / "info.md").read_text(encoding="utf-8").strip()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"Requires Home Assistant {hacs['homeassistant']} or newer" in readme
+    running = AwesomeVersion(ha_version)
+    assert running >= AwesomeVersion(hacs["homeassistant"])
+    if running.section(0) == 2025 and running.section(1) == 4:  # the minimum job
+        assert hacs["homeassistant"] == ha_version
 
 
 def test_brand_icon() -> None:

@@ -54,8 +54,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: TeslaAmberSyncConfigEntr
 
 
 async def _async_update_listener(hass: HomeAssistant, entry: TeslaAmberSyncConfigEntry) -> None:
-    """Reload on option changes only: a Fleet token refresh also lands here."""
-    if dict(entry.options) != entry.runtime_data.options:
+    """Reload when the options changed, or when reauth or reconfigure saved new connection
+    details; not on the entry's own data changes (a Fleet token refresh, a region move)."""
+    runtime = entry.runtime_data
+    if runtime.reload_requested or dict(entry.options) != runtime.options:
         await hass.config_entries.async_reload(entry.entry_id)
 
 

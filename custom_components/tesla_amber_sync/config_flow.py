@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 import logging
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.config_entries import (
     SOURCE_REAUTH,
@@ -13,6 +14,7 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
 )
 from homeassistant.core import callback
+from homeassistant.data_entry_flow import section
 from homeassistant.helpers import config_entry_oauth2_flow
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.selector import (
@@ -57,6 +59,9 @@ from .options_flow import TeslaAmberSyncOptionsFlow
 from .plan_templates import TEMPLATES, starter_plan
 from .plans import PlanError, load_plan
 
+if TYPE_CHECKING:
+    from .data import TeslaAmberSyncConfigEntry
+
 _LOGGER = logging.getLogger(__name__)
 
 PASSWORD = TextSelector(TextSelectorConfig(type=TextSelectorType.PASSWORD))
@@ -70,6 +75,25 @@ CONF_SHOULDER_RATE = "shoulder_rate"
 CONF_OFF_PEAK_RATE = "off_peak_rate"
 CONF_FEED_IN_RATE = "feed_in_rate"
 URL = TextSelector(TextSelectorConfig(type=TextSelectorType.URL))
+# The API address fields (the bundled simulator, or another compatible API) sit in a collapsed
+# section: Home Assistant 2026.11 has no Advanced mode any more (`show_advanced_options` is
+# always true there), and a folded section keeps them out of most users' way on every version.
+SECTION_ADVANCED = "advanced"
+
+
+def _advanced(field: str) -> dict[Any, Any]:
+    """The collapsed section holding one optional API address."""
+    return {
+        vol.Optional(SECTION_ADVANCED): section(
+            vol.Schema({vol.Optional(field): URL}), {"collapsed": True}
+        )
+    }
+
+
+def _advanced_value(user_input: Mapping[str, Any], field: str) -> str | None:
+    """The API address from the collapsed section, or None when left empty."""
+    value: str | None = (user_input.get(SECTION_ADVANCED) or {}).get(field)
+    return value or None
 
 
 def _amber_error(err: ApiError) -> str:
@@ -88,6 +112,15 @@ def _tesla_error(err: ApiError) -> str:
     if isinstance(err, RateLimitedError):
         return "rate_limited"
     return "cannot_connect"
+
+
+def _fleet_sign_in_lapsed(entry_data: Mapping[str, Any]) -> bool:
+    """A Tesla Fleet entry whose access token has expired (so a refresh was due)."""
+    if entry_data.get(CONF_TESLA_PROVIDER) != PROVIDER_FLEET:
+        return False
+    expires_at = (entry_data.get(CONF_TOKEN) or {}).get("expires_at", 0)
+    # Home Assistant refreshes a token that expires within 20 s (CLOCK_OUT_OF_SYNC_MAX_SEC).
+    return bool(float(expires_at) < time.time() + 20)
 
 
 def _site_label(site: AmberSite) -> str:
@@ -166,7 +199,7 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
         errors: dict[str, str] = {}
         if user_input is not None:
             token = user_input[CONF_AMBER_TOKEN].strip()
-            base_url = user_input.get(CONF_AMBER_BASE_URL) or None
+            base_url = _advanced_value(user_input, CONF_AMBER_BASE_URL)
             sites, errors = await self._check_amber(token, base_url)
             if not errors:
                 self._amber_token, self._amber_base_url, self._amber_sites = (
@@ -178,9 +211,7 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
                     self._amber_site_id = sites[0].id
                     return await self.async_step_tesla_provider()
                 return await self.async_step_amber_site()
-        schema: dict[Any, Any] = {vol.Required(CONF_AMBER_TOKEN): PASSWORD}
-        if self.show_advanced_options:
-            schema[vol.Optional(CONF_AMBER_BASE_URL)] = URL
+        schema = {vol.Required(CONF_AMBER_TOKEN): PASSWORD, **_advanced(CONF_AMBER_BASE_URL)}
         return self.async_show_form(
             step_id="amber",
             data_schema=vol.Schema(schema),
@@ -298,7 +329,7 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
         errors: dict[str, str] = {}
         if user_input is not None:
             token = user_input[CONF_TESLEMETRY_TOKEN].strip()
-            base_url = user_input.get(CONF_TESLA_BASE_URL) or None
+            base_url = _advanced_value(user_input, CONF_TESLA_BASE_URL)
             sites, error = await self._check_tesla(token, base_url or TESLEMETRY_BASE_URL)
             if error is None:
                 self._tesla_base_url = base_url
@@ -309,9 +340,7 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
                 self._energy_sites = sites
                 return await self._after_energy_sites()
             errors["base"] = error
-        schema: dict[Any, Any] = {vol.Required(CONF_TESLEMETRY_TOKEN): PASSWORD}
-        if self.show_advanced_options:
-            schema[vol.Optional(CONF_TESLA_BASE_URL)] = URL
+        schema = {vol.Required(CONF_TESLEMETRY_TOKEN): PASSWORD, **_advanced(CONF_TESLA_BASE_URL)}
         return self.async_show_form(
             step_id="teslemetry",
             data_schema=vol.Schema(schema),
@@ -342,7 +371,7 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
                 new_data.pop(CONF_TESLA_BASE_URL, None)
             else:
                 new_data[CONF_TESLA_BASE_URL] = base_url
-            return self.async_update_reload_and_abort(entry, data=new_data)
+            return self._save_and_reload(entry, new_data)
         if not sites:
             return self.async_abort(reason="no_energy_sites")
         self._tesla_base_url = None if base_url == FLEET_BASE_URLS.get(region) else base_url
@@ -406,6 +435,11 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
         service = entry_data.get(REAUTH_SERVICE)
         if entry_data.get(CONF_PRICE_SOURCE) == PRICE_SOURCE_FIXED:
             service = "tesla"  # a fixed plan has no Amber key
+        elif service is None and _fleet_sign_in_lapsed(entry_data):
+            # Home Assistant 2026.11 starts this reauth itself, without our hint, when Tesla
+            # refuses to refresh the Fleet token (in OAuth2Session.async_ensure_token_valid,
+            # before our code sees the error): the Tesla sign-in is what failed.
+            service = "tesla"
         if service == "amber":
             return await self.async_step_reauth_amber()
         if service == "tesla":
@@ -440,9 +474,7 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
                 if entry.data[CONF_AMBER_SITE_ID] not in {s.id for s in sites}:
                     errors["base"] = "wrong_amber_site"
                 else:
-                    return self.async_update_reload_and_abort(
-                        entry, data_updates={CONF_AMBER_TOKEN: token}
-                    )
+                    return self._save_and_reload(entry, {**entry.data, CONF_AMBER_TOKEN: token})
         return self.async_show_form(
             step_id="reauth_amber",
             data_schema=vol.Schema({vol.Required(CONF_AMBER_TOKEN): PASSWORD}),
@@ -466,9 +498,7 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
             elif entry.data[CONF_ENERGY_SITE_ID] not in {s.energy_site_id for s in sites}:
                 errors["base"] = "wrong_energy_site"
             else:
-                return self.async_update_reload_and_abort(
-                    entry, data_updates={CONF_TESLEMETRY_TOKEN: token}
-                )
+                return self._save_and_reload(entry, {**entry.data, CONF_TESLEMETRY_TOKEN: token})
         return self.async_show_form(
             step_id="reauth_teslemetry",
             data_schema=vol.Schema({vol.Required(CONF_TESLEMETRY_TOKEN): PASSWORD}),
@@ -483,6 +513,33 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
         if user_input is None:
             return self.async_show_form(step_id="reauth_fleet")
         return await self.async_step_pick_implementation()
+
+    def _save_and_reload(
+        self, entry: TeslaAmberSyncConfigEntry, data: Mapping[str, Any]
+    ) -> ConfigFlowResult:
+        """Save new connection details (the entry's new `data`) and set the entry up again
+        with them; ends the reauth or reconfigure flow.
+
+        A running entry has an update listener, and that reloads it: Home Assistant 2026.11
+        reports `async_update_reload_and_abort` on entries with one ("should use it for
+        scheduling a reload", to stop working in 2026.12). The listener ignores the entry's own
+        data changes (token refreshes), so the flow asks for this reload. An entry that is not
+        running (its set-up failed, say on the rejected key) has no listener: Home Assistant
+        reloads it, as before.
+        """
+        if not entry.update_listeners:
+            return self.async_update_reload_and_abort(entry, data=data)
+        runtime = entry.runtime_data
+        runtime.reload_requested = True  # before the update: the listener may run at once
+        if not self.hass.config_entries.async_update_entry(entry, data=data):
+            # The same details again (a key that works once more): no listener call, so
+            # reload here, as Home Assistant's own update-reload-and-abort would.
+            runtime.reload_requested = False
+            self.hass.config_entries.async_schedule_reload(entry.entry_id)
+        reason = (
+            "reconfigure_successful" if self.source == SOURCE_RECONFIGURE else "reauth_successful"
+        )
+        return self.async_abort(reason=reason)
 
     # --- reconfigure ----------------------------------------------------------------------------
 
@@ -522,7 +579,7 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
                     updates[CONF_TESLEMETRY_TOKEN] = new_tesla
             if not errors:
                 if not amber:
-                    return self.async_update_reload_and_abort(entry, data_updates=updates)
+                    return self._save_and_reload(entry, {**entry.data, **updates})
                 self._amber_sites = sites
                 self._tesla_data = updates
                 if len(sites) == 1:
@@ -552,7 +609,7 @@ class TeslaAmberSyncConfigFlow(config_entry_oauth2_flow.AbstractOAuth2FlowHandle
 
     def _finish_reconfigure(self, site_id: str) -> ConfigFlowResult:
         assert self.source == SOURCE_RECONFIGURE
-        return self.async_update_reload_and_abort(
-            self._get_reconfigure_entry(),
-            data_updates={**self._tesla_data, CONF_AMBER_SITE_ID: site_id},
+        entry = self._get_reconfigure_entry()
+        return self._save_and_reload(
+            entry, {**entry.data, **self._tesla_data, CONF_AMBER_SITE_ID: site_id}
         )

@@ -33,8 +33,11 @@ class TeslaAmberSyncData:
     amber_site: AmberSite | None = None
     prices: AmberCoordinator | None = None
     # Options as loaded: the update listener reloads only when these change (token refreshes
-    # also fire it, and must not reload).
+    # also fire it, and must not reload) or when a flow asks for it (`reload_requested`).
     options: dict[str, Any] = field(default_factory=dict)
+    # Set by reauth and reconfigure when they save new connection details into the running
+    # entry: its update listener then reloads it (config_flow.py, `_save_and_reload`).
+    reload_requested: bool = False
     sync: SyncEngine = field(init=False)
     demand: DemandManager | None = None
     fixed_plan: FixedPlan | None = None  # price_source fixed_plan: the plan in force

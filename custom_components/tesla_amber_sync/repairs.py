@@ -13,6 +13,10 @@ import voluptuous as vol
 from .api.errors import ApiError
 from .issues import ISSUE_NOT_AUTONOMOUS
 
+# Repair flow steps return a plain data_entry_flow.FlowResult on Home Assistant 2025.4 and its
+# subclass RepairsFlowResult (with a RepairsFlowContext) on 2026.11; a context of Any fits both.
+type RepairResult = data_entry_flow.FlowResult[Any, str]
+
 
 class SwitchToAutonomousFlow(RepairsFlow):
     """Put the Powerwall in Time-Based Control so that it acts on the plan."""
@@ -21,15 +25,11 @@ class SwitchToAutonomousFlow(RepairsFlow):
         """For one entry's Powerwall."""
         self._entry_id = entry_id
 
-    async def async_step_init(
-        self, user_input: dict[str, Any] | None = None
-    ) -> data_entry_flow.FlowResult:
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> RepairResult:
         """Start at the confirmation."""
         return await self.async_step_confirm()
 
-    async def async_step_confirm(
-        self, user_input: dict[str, Any] | None = None
-    ) -> data_entry_flow.FlowResult:
+    async def async_step_confirm(self, user_input: dict[str, Any] | None = None) -> RepairResult:
         """Ask, then switch."""
         if user_input is None:
             return self.async_show_form(step_id="confirm", data_schema=vol.Schema({}))

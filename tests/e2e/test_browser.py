@@ -1,8 +1,8 @@
 """The whole product in a real browser: wizard, device page, auto-sync switch, Sync now.
 
 Runs `scripts/demo.py --no-integration` (the simulator and an onboarded Home Assistant) and drives
-Home Assistant's own frontend in headless Chromium: log in as the demo user, turn on Advanced
-mode, add Tesla Amber Sync through the wizard with the simulator's addresses, read prices and
+Home Assistant's own frontend in headless Chromium: log in as the demo user, add Tesla Amber
+Sync through the wizard with the simulator's addresses (in its Advanced sections), read prices and
 battery figures off the device pages, switch auto-sync off, run `tesla_amber_sync.sync_now` from
 Developer tools, check in the simulator that the Powerwall received a valid plan written after the
 click, and switch auto-sync back on. Screenshots of every stage go to artifacts/screenshots/.
@@ -120,10 +120,18 @@ def numeric_rows(page: Any, entity_ids: list[str]) -> dict[str, float] | None:
 
 
 def open_device(page: Any, base: str, model: str) -> None:
-    """Settings → Devices & services → Tesla Amber Sync → devices → the row of `model`."""
+    """Settings → Devices & services → Tesla Amber Sync → the device showing `model` (its model
+    or name): on 2025.4 through the "N devices" link and its table; 2026.11 lists the devices
+    on the integration's page itself."""
     page.goto(f"{base}/config/integrations/integration/{DOMAIN}")
-    page.get_by_text(re.compile(r"\d+ devices")).first.click()
-    page.locator("ha-data-table .mdc-data-table__row", has_text=model).first.click()
+    devices_link = page.get_by_text(re.compile(r"\d+ devices"))
+    listed = page.locator("ha-list-item-button", has_text=model)
+    devices_link.or_(listed).first.wait_for()
+    if devices_link.count():
+        devices_link.first.click()
+        page.locator("ha-data-table .mdc-data-table__row", has_text=model).first.click()
+    else:
+        listed.first.click()
     page.wait_for_url(re.compile(r"/config/devices/device/"))
     page.locator("hui-generic-entity-row").first.wait_for()
 
@@ -255,6 +263,11 @@ def wizard_step(dialog: Any, previous: tuple[str, ...] | None) -> tuple[str, lis
 
     wait_for("the next step of the setup wizard", probe)
     dialog.page.wait_for_timeout(500)  # descriptions (markdown) render a moment later
+    return read_step(dialog)
+
+
+def read_step(dialog: Any) -> tuple[str, list[str], str]:
+    """The step showing now; check that its texts are all translated."""
     kind, keys, text, labels = dialog.evaluate(STEP_JS)
     assert "Translation Error" not in text, f"untranslated text in the wizard: {text}"
     if kind == "menu":
@@ -279,9 +292,12 @@ def run_wizard(page: Any, shot: Callable[..., Path], stack: dict[str, Any]) -> N
         kind, keys, text = wizard_step(dialog, previous)
         previous = (kind, *keys)
         if kind == "done":
-            assert "Created configuration for" in text, text
+            # 2025.4: "Created configuration for <title>." above the devices; 2026.11: "Name
+            # and assign", the devices only, and its button says "Skip and finish".
+            devices = all(name in text for name in ("Powerwall", "Amber Electric"))
+            assert "Created configuration for" in text or devices, text
             shot("07-wizard-success")
-            dialog.get_by_role("button", name="Finish").click()
+            dialog.get_by_role("button", name=re.compile(r"^(Skip and )?finish$", re.I)).click()
             dialog.wait_for(state="hidden")
             return
         if kind == "abort":
@@ -296,11 +312,19 @@ def run_wizard(page: Any, shot: Callable[..., Path], stack: dict[str, Any]) -> N
             steps: list[str | None] = items.evaluate_all("items => items.map(i => i.step)")
             items.nth(steps.index(choice)).click()
             continue
+        if "amber_api_token" in keys or "teslemetry_api_token" in keys:
+            # The API address waits in the collapsed Advanced section: open it.
+            base_url = "amber_base_url" if "amber_api_token" in keys else "tesla_base_url"
+            field = dialog.locator(f"input[name='{base_url}']")
+            assert not field.is_visible(), f"{base_url} should start folded away"
+            dialog.locator("ha-expansion-panel", has_text="Advanced").get_by_text(
+                "Advanced", exact=True
+            ).click()
+            field.wait_for(state="visible")
+            kind, keys, text = read_step(dialog)  # (2026.11 renders a section's fields late)
+            assert base_url in keys, f"no {base_url} field in the Advanced section ({keys})"
         unknown = [key for key in keys if key not in values]
         assert not unknown, f"the wizard asks for fields the test does not know: {unknown}"
-        if "amber_api_token" in keys or "teslemetry_api_token" in keys:
-            base_url = "amber_base_url" if "amber_api_token" in keys else "tesla_base_url"
-            assert base_url in keys, f"no {base_url} field: is Advanced mode on? ({keys})"
         for key in keys:
             dialog.locator(f"input[name='{key}']").fill(values[key])
         if name:
@@ -339,16 +363,8 @@ def _run(
     page.locator("input[name='password']").fill(stack["password"])
     shot("01-login")
     page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(re.compile(r"/lovelace/"))
-
-    # --- Advanced mode in the user profile (the wizard then offers the API addresses) ----------
-    page.goto(f"{base}/profile/general")
-    advanced = page.locator("ha-settings-row", has_text="Advanced mode").locator("ha-switch")
-    advanced.wait_for()
-    if not advanced.evaluate("element => element.checked"):
-        advanced.click()
-    wait_for("Advanced mode on", lambda: advanced.evaluate("element => element.checked"))
-    shot("02-profile-advanced-mode")
+    # The default dashboard: /lovelace/ on 2025.4, /home/ on 2026.11.
+    page.wait_for_url(re.compile(r"/(lovelace|home)/"))
 
     # --- the wizard: Settings → Devices & services → Add integration ------------------------------
     page.goto(f"{base}/config/integrations/dashboard")
@@ -399,8 +415,8 @@ def _run(
     sim.call("POST", "/_control/time", {"set": datetime.now(UTC).isoformat()})
     sim.call("POST", "/_control/config", {"horizon_hours": 0})  # back to AEMO's horizon
     page.goto(f"{base}/developer-tools/action")
+    page.locator("ha-service-picker").click()  # (2026.11 adds its search field only now)
     picker = page.locator("ha-service-picker input")
-    picker.click()
     picker.fill(f"{DOMAIN}.sync_now")
     page.get_by_text(f"{DOMAIN}.sync_now", exact=True).click()
     perform = page.get_by_role("button", name="Perform action")

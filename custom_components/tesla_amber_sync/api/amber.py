@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
 import logging
 import math
 from typing import Any
@@ -49,13 +48,6 @@ def parse_time(value: Any) -> datetime | None:
     """An ISO-8601 timestamp as aware UTC, or None."""
     if not isinstance(value, str):
         return None
-    return _parse_time_text(value)
-
-
-@lru_cache(maxsize=1024)
-def _parse_time_text(value: str) -> datetime | None:
-    # The same interval times come back in poll after poll: parse each string once. One answer
-    # holds about 250 distinct times, so 1,024 covers several polls and stays small on a Pi.
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
@@ -63,6 +55,43 @@ def _parse_time_text(value: str) -> datetime | None:
     if parsed.tzinfo is None:
         return None
     return parsed.astimezone(UTC)
+
+
+class IntervalTimes:
+    """Amber's interval end times, parsed once: the same strings come back poll after poll.
+
+    Two generations of at most `KEEP` strings each: a string seen in the last generation moves
+    to the new one, the one before is dropped. An answer holds about 200 distinct end times and
+    about 14 new ones appear each hour, so what is kept stays near one answer's worth, whatever
+    the uptime (a least-recently-used cache would fill with times long past before it evicts).
+    """
+
+    KEEP = 512
+
+    def __init__(self) -> None:
+        self._new: dict[str, datetime | None] = {}
+        self._old: dict[str, datetime | None] = {}
+
+    def __len__(self) -> int:
+        """Strings held."""
+        return len(self._new) + len(self._old)
+
+    def parse(self, value: Any) -> datetime | None:
+        """`parse_time`, from the table when the string was seen lately."""
+        if not isinstance(value, str):
+            return None
+        new = self._new
+        if value in new:
+            return new[value]
+        old = self._old
+        parsed = old[value] if value in old else parse_time(value)
+        if len(new) >= self.KEEP:
+            self._old, self._new = new, {}
+        self._new[value] = parsed
+        return parsed
+
+
+_interval_times = IntervalTimes()
 
 
 def _parse_date(value: Any) -> date | None:
@@ -103,7 +132,7 @@ def parse_interval(obj: Any) -> PriceInterval | None:
     """An interval, or None when it has no usable time or price (never a made-up 0)."""
     if not isinstance(obj, Mapping):
         return None
-    end = parse_time(obj.get("endTime"))
+    end = _interval_times.parse(obj.get("endTime"))
     price = finite_number(obj.get("perKwh"))
     channel = obj.get("channelType")
     if end is None or price is None or not isinstance(channel, str):
@@ -112,7 +141,7 @@ def parse_interval(obj: Any) -> PriceInterval | None:
         return None
     duration = obj.get("duration")
     if isinstance(duration, bool) or not isinstance(duration, int) or duration not in (5, 15, 30):
-        start_time = parse_time(obj.get("startTime"))
+        start_time = _interval_times.parse(obj.get("startTime"))
         if start_time is None:
             return None
         # startTime is one second past the boundary: round the span to whole 5 minutes.
