@@ -625,6 +625,27 @@ async def test_removal_puts_the_original_plan_back(
     assert tesla.tariff_writes[-1] == user_tariff()
 
 
+async def test_repairs_belong_to_their_entry_and_go_with_it(
+    hass: HomeAssistant,
+    frozen: FrozenDateTimeFactory,
+    amber: FakeAmber,
+    loaded_entry: MockConfigEntry,
+) -> None:
+    """A repair names its entry (so Home Assistant can show it with the entry and hide it while
+    the entry is disabled, where it can), and removing the entry removes its repairs."""
+    amber.fail("prices", status=500, times=-1)
+    await advance_to(hass, frozen, at(15, 14, 36), step=timedelta(seconds=30))
+    registry = ir.async_get(hass)
+    issue = registry.async_get_issue(DOMAIN, f"prices_unavailable_{loaded_entry.entry_id}")
+    assert issue is not None
+    # Home Assistant 2026.11 links issues to config entries; 2025.4 has no such field.
+    if hasattr(issue, "config_entry_id"):
+        assert issue.config_entry_id == loaded_entry.entry_id
+    assert await hass.config_entries.async_remove(loaded_entry.entry_id)
+    await hass.async_block_till_done()
+    assert [i for i in registry.issues.values() if i.domain == DOMAIN] == []
+
+
 async def test_switching_back_on_shows_a_status_at_once(
     hass: HomeAssistant,
     frozen: FrozenDateTimeFactory,

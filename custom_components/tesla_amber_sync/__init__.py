@@ -11,6 +11,7 @@ from .const import DOMAIN
 from .control_entities import remove_replaced_sensors
 from .data import TeslaAmberSyncConfigEntry
 from .demand_entities import remove_demand_entities
+from .issues import clear_entry_issues
 from .removal import restore_on_removal
 from .runtime import async_build_runtime
 from .services import async_register_services
@@ -73,5 +74,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: TeslaAmberSyncConfigEnt
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: TeslaAmberSyncConfigEntry) -> None:
-    """Removing the integration puts the user's own plan back (option, on by default)."""
+    """Removing the integration puts the user's own plan back (option, on by default), and
+    takes its repair issues with it."""
     await restore_on_removal(hass, entry)
+    clear_entry_issues(hass, entry.entry_id)

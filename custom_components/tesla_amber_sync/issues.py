@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Final
+import inspect
+from typing import Any, Final
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
@@ -22,6 +23,10 @@ ISSUE_PLAN_RESTORED: Final = "original_plan_restored"
 # Issues whose fix flow does something (see repairs.py); the rest only explain.
 FIXABLE: Final = frozenset({ISSUE_NOT_AUTONOMOUS})
 
+# Home Assistant 2026.11 links an issue to its config entry (`config_entry_id`): it is then
+# hidden while the entry is disabled and deleted with it. 2025.4 has no such argument.
+_LINKS_ENTRIES: Final = "config_entry_id" in inspect.signature(ir.async_create_issue).parameters
+
 
 def issue_id(kind: str, entry_id: str) -> str:
     """Issues are per entry: one Powerwall's trouble must not hide another's."""
@@ -37,6 +42,9 @@ def raise_issue(
     severity: ir.IssueSeverity = ir.IssueSeverity.ERROR,
 ) -> None:
     """Create (or refresh) a repair issue for one entry."""
+    link: dict[str, Any] = {}
+    if _LINKS_ENTRIES and hass.config_entries.async_get_entry(entry_id) is not None:
+        link["config_entry_id"] = entry_id
     ir.async_create_issue(
         hass,
         DOMAIN,
@@ -47,12 +55,25 @@ def raise_issue(
         translation_key=kind,
         translation_placeholders=placeholders,
         data={"entry_id": entry_id, "kind": kind},
+        **link,
     )
 
 
 def clear_issue(hass: HomeAssistant, kind: str, entry_id: str) -> None:
     """Remove an issue whose cause has gone (no-op when there is none)."""
     ir.async_delete_issue(hass, DOMAIN, issue_id(kind, entry_id))
+
+
+def clear_entry_issues(hass: HomeAssistant, entry_id: str) -> None:
+    """Remove every issue of one entry (it is being removed: nothing is left to fix)."""
+    registry = ir.async_get(hass)
+    mine = [
+        issue.issue_id
+        for issue in registry.issues.values()
+        if issue.domain == DOMAIN and (issue.data or {}).get("entry_id") == entry_id
+    ]
+    for found in mine:
+        ir.async_delete_issue(hass, DOMAIN, found)
 
 
 def has_issue(hass: HomeAssistant, kind: str, entry_id: str) -> bool:
